@@ -1,0 +1,4 @@
+//! The python binding. It converts types and maps errors; all tracking logic lives in
+//! `tracklane-core`. Filled in by the python package issue.
+
+pub use tracklane_core::VERSION;

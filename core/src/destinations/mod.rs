@@ -1,0 +1,234 @@
+//! Destinations: one file per collector, each owning everything about it (endpoint, auth,
+//! limits, grouping, validation, encoding, response reading). Adding a collector means
+//! adding one file and one arm in [`DestinationConfig`].
+//!
+//! The pipeline talks to a destination only through [`Destination`]: `encode` at `track()`
+//! time (validate and serialize one event, off the network), `request` when a batch is sent,
+//! `read_response` when the collector answers. A destination never does I/O itself.
+
+pub mod config;
+pub mod dreamdata;
+pub mod file;
+pub mod koala;
+pub mod response;
+pub mod segment;
+pub mod segment_spec;
+pub mod silktide;
+pub mod tracardi;
+pub mod webanalyzer;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::error::{mask_secret, ValidationError};
+use crate::message::Message;
+use crate::time::Timestamp;
+
+pub use config::DestinationConfig;
+pub use response::{parse_retry_after, Response, Verdict};
+
+/// Messages whose encodings share a `Group` may travel in one request (Koala: one profile;
+/// Silktide: one visitor context; Tracardi: one session and profile). The envelope holds the
+/// request-level fields the group's requests carry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Group {
+    pub key: String,
+    pub envelope: Map<String, Value>,
+}
+
+impl Group {
+    /// The one group of destinations that put any events together (Web Analyzer, Segment).
+    pub fn shared() -> Arc<Group> {
+        Arc::new(Group {
+            key: String::new(),
+            envelope: Map::new(),
+        })
+    }
+}
+
+/// One message encoded for one destination: its wire JSON (a fragment of the request body)
+/// and the group it belongs to. Encoded once at `track()`, so byte budgets are exact and
+/// retries resend identical bytes.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    pub group: Arc<Group>,
+    pub body: String,
+}
+
+/// How much one request may carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Events per request (Web Analyzer: 25).
+    pub max_events: usize,
+    /// Bytes of uncompressed request body (Segment-spec: 500 KB).
+    pub max_request_bytes: usize,
+    /// Bytes of one encoded event (Segment: 32 KB).
+    pub max_event_bytes: usize,
+}
+
+/// A collector's request budget: at most `requests` per `per`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+/// Where a destination's batches go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Http,
+    /// Append JSON Lines to this file.
+    File(std::path::PathBuf),
+    Stdout,
+}
+
+/// One HTTP request, ready to send. `Debug` masks credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, String)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                if name.eq_ignore_ascii_case("authorization") {
+                    (*name, mask_secret(value))
+                } else {
+                    (*name, value.clone())
+                }
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// Encodings of the same message for the client's other destinations, by destination name:
+/// what the `file`/`stdout` destinations record next to the neutral message.
+pub type Peers<'a> = [(&'a str, &'a str)];
+
+/// A collector (or a local sink) the pipeline can deliver to.
+pub trait Destination: Send + Sync + fmt::Debug {
+    /// Name unique within a client (defaults to the kind).
+    fn name(&self) -> &str;
+    /// The collector kind, the prefix of this destination's error codes (`webanalyzer`).
+    fn kind(&self) -> &'static str;
+    fn limits(&self) -> Limits;
+    fn rate_limit(&self) -> Option<RateLimit> {
+        None
+    }
+    fn transport(&self) -> Transport {
+        Transport::Http
+    }
+    /// Local sinks want the other destinations' encodings of each message.
+    fn wants_peers(&self) -> bool {
+        false
+    }
+    /// Validates `message` against this collector's rules and encodes it. `Ok(None)` means
+    /// this collector has no form for this kind of call (Web Analyzer has no identify) and
+    /// the message simply does not go here.
+    fn encode(&self, message: &Message, peers: &Peers)
+        -> Result<Option<Encoded>, ValidationError>;
+    /// The request carrying `events` (each an [`Encoded::body`] of `group`), stamped `sent_at`.
+    fn request(&self, group: &Group, events: &[&str], sent_at: Timestamp) -> Request;
+    /// What the collector's answer means for the batch.
+    fn read_response(&self, _group: &Group, response: &Response) -> Verdict {
+        response::default_verdict(response)
+    }
+}
+
+/// Bytes of the request body `events` would make, given the envelope overhead `base` and
+/// one separator between events.
+pub fn batch_bytes(base: usize, event_bytes: usize, events: usize) -> usize {
+    base + event_bytes + events.saturating_sub(1)
+}
+
+/// Joins encoded events into a JSON array (`[e1,e2]`) without re-serializing them.
+pub fn json_array(events: &[&str]) -> String {
+    let total: usize = events.iter().map(|e| e.len() + 1).sum();
+    let mut out = String::with_capacity(total + 2);
+    out.push('[');
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(event);
+    }
+    out.push(']');
+    out
+}
+
+/// Error for an encoded event over the destination's per-event byte limit.
+pub fn event_too_large(dest: &dyn Destination, bytes: usize) -> ValidationError {
+    ValidationError::new(
+        format!("{}.event.too_large", dest.kind()),
+        dest.name(),
+        "message",
+        format!(
+            "encodes to {bytes} bytes; {} accepts at most {} bytes per event",
+            dest.kind(),
+            dest.limits().max_event_bytes
+        ),
+    )
+}
+
+/// Gzips a request body (Segment-spec collectors accept `Content-Encoding: gzip`).
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
+/// `envelope` with one more member whose value is already-encoded JSON: builds
+/// `{"profile_id":"…","events":[…]}` without re-serializing the events.
+pub fn envelope_with(envelope: &Map<String, Value>, key: &str, raw_json: &str) -> String {
+    let head = serde_json::to_string(envelope).unwrap_or_else(|_| "{}".to_string());
+    let mut out = String::with_capacity(head.len() + key.len() + raw_json.len() + 8);
+    out.push_str(&head[..head.len() - 1]);
+    if !envelope.is_empty() {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
+    out.push_str(raw_json);
+    out.push('}');
+    out
+}
+
+/// The rule error for a message without the id a collector needs to place it.
+pub fn missing_id(dest: &dyn Destination, wire_field: &str, field: &str, message: &str) -> ValidationError {
+    ValidationError::new(
+        format!("{}.{wire_field}.required", dest.kind()),
+        dest.name(),
+        field,
+        message.to_string(),
+    )
+}

@@ -1,0 +1,18 @@
+//! tracklane's core: the neutral message, the collectors it can be sent to, and (in
+//! `pipeline`) the machinery that delivers it. Plain Rust — no pyo3, no napi: the Python and
+//! Node packages are thin bindings over this crate.
+
+pub mod destinations;
+pub mod error;
+pub mod message;
+pub mod time;
+pub mod value;
+
+pub use destinations::{Destination, DestinationConfig};
+pub use error::{ConfigError, Error, ValidationError};
+pub use message::{Context, Kind, Message};
+pub use time::Timestamp;
+
+/// Goes into every payload that has a place for the sending library (Segment `context.library`).
+pub const LIBRARY_NAME: &str = "tracklane";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,209 @@
+//! Timestamps as the collectors want them: RFC 3339, UTC, millisecond precision
+//! (`2012-12-02T00:30:08.276Z`).
+//!
+//! Written by hand rather than pulling a date crate: we need exactly one format out and a
+//! strict subset of RFC 3339 in, and `track()` formats one on every call, so it must be cheap.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+/// Earliest and latest instants we accept (years 1000 to 9999): four-digit years only,
+/// so every formatted timestamp is valid RFC 3339.
+const MIN_MILLIS: i64 = -30_610_224_000_000;
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_millis() as i64)
+    }
+
+    /// From milliseconds since the epoch; `None` outside years 1000..=9999.
+    pub fn from_millis(millis: i64) -> Option<Timestamp> {
+        (MIN_MILLIS..=MAX_MILLIS)
+            .contains(&millis)
+            .then_some(Timestamp(millis))
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Parses RFC 3339 (`2024-01-31T12:00:00Z`, `...T12:00:00.123+02:00`, a space instead
+    /// of `T`, any number of fraction digits, truncated to milliseconds). A bare date
+    /// (`2024-01-31`) is midnight UTC. Returns `None` for anything else.
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let b = text.trim().as_bytes();
+        let date_len = 10;
+        if b.len() < date_len || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let year = digits(&b[0..4])?;
+        let month = digits(&b[5..7])?;
+        let day = digits(&b[8..10])?;
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        if b.len() == date_len {
+            return Timestamp::from_millis(days * 86_400_000);
+        }
+        let rest = &b[date_len..];
+        if rest.len() < 9 || !(rest[0] == b'T' || rest[0] == b't' || rest[0] == b' ') {
+            return None;
+        }
+        if rest[3] != b':' || rest[6] != b':' {
+            return None;
+        }
+        let (h, m, s) = (digits(&rest[1..3])?, digits(&rest[4..6])?, digits(&rest[7..9])?);
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        let mut i = 9;
+        let mut millis = 0i64;
+        if rest.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < rest.len() && rest[i].is_ascii_digit() {
+                if i - start < 3 {
+                    millis = millis * 10 + i64::from(rest[i] - b'0');
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            for _ in (i - start)..3 {
+                millis *= 10;
+            }
+        }
+        let offset_minutes = parse_offset(&rest[i..])?;
+        let secs = days * 86_400 + h * 3600 + m * 60 + s.min(59) - offset_minutes * 60;
+        Timestamp::from_millis(secs * 1000 + millis)
+    }
+}
+
+fn parse_offset(b: &[u8]) -> Option<i64> {
+    match b {
+        [b'Z'] | [b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let h = digits(&[*h1, *h2])?;
+            let m = digits(&[*m1, *m2])?;
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let total = h * 60 + m;
+            Some(if *sign == b'-' { -total } else { total })
+        }
+        _ => None,
+    }
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.rem_euclid(1000);
+        let secs = self.0.div_euclid(1000);
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        write!(
+            f,
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_utc_with_milliseconds() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp(1_354_408_208_276).to_string(),
+            "2012-12-02T00:30:08.276Z"
+        );
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_common_variants() {
+        for ms in [0, 1_354_408_208_276, 951_782_400_000, -86_400_001, 4_102_444_800_123] {
+            let t = Timestamp(ms);
+            assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+        }
+        let t = Timestamp::parse("2012-12-02T00:30:08.276Z").unwrap();
+        assert_eq!(Timestamp::parse("2012-12-02 02:30:08.276123+02:00"), Some(t));
+        assert_eq!(
+            Timestamp::parse("2012-12-02").unwrap().to_string(),
+            "2012-12-02T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_timestamps() {
+        for bad in [
+            "", "2012-13-01", "2012-02-30", "2012-12-02T25:00:00Z", "2012-12-02T00:00:00",
+            "2012-12-02T00:00:00.Z", "yesterday", "2012-12-02T00:00:00+0200",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+    }
+}
