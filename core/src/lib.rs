@@ -5,12 +5,14 @@
 pub mod destinations;
 pub mod error;
 pub mod message;
+pub mod pipeline;
 pub mod time;
 pub mod value;
 
 pub use destinations::{Destination, DestinationConfig};
 pub use error::{ConfigError, Error, ValidationError};
 pub use message::{Context, Kind, Message};
+pub use pipeline::{Client, ClientConfig, DeliveryReport, Hooks, Outcome, Overflow, Stats};
 pub use time::Timestamp;
 
 /// Goes into every payload that has a place for the sending library (Segment `context.library`).

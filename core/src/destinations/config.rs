@@ -55,6 +55,14 @@ impl DestinationConfig {
     /// Reads `{"type": "webanalyzer", "apiKey": ..., "websiteId": 1}` and the like, filling
     /// absent fields from `TRACKLANE_*` environment variables.
     pub fn from_json(value: Value) -> Result<DestinationConfig, ConfigError> {
+        Self::from_json_with_env(value, &std::env::vars().collect())
+    }
+
+    /// [`DestinationConfig::from_json`] with the environment given (tests, bindings).
+    pub fn from_json_with_env(
+        value: Value,
+        env: &std::collections::HashMap<String, String>,
+    ) -> Result<DestinationConfig, ConfigError> {
         let Value::Object(object) = value else {
             return Err(ConfigError::new(
                 "config.destination.not_object",
@@ -80,7 +88,7 @@ impl DestinationConfig {
                 ))
             }
         };
-        fill_from_env(&kind, &mut fields, std::env::vars());
+        fill_from_env(&kind, &mut fields, env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let object = Value::Object(fields);
         Ok(match kind.as_str() {
             "webanalyzer" => DestinationConfig::WebAnalyzer(parse(&kind, object)?),

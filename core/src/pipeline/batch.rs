@@ -1,0 +1,258 @@
+//! Batching: encoded events collect per group (the events that may share one request) until
+//! the group reaches the destination's event or byte limit, or has waited the flush
+//! interval. A sealed [`Batch`] is what one request carries; it keeps its events (and their
+//! message ids) unchanged through retries and splits.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::destinations::{Group, Limits};
+
+/// Request bytes kept free for what `request()` adds around the events (`sentAt`, keys).
+const ENVELOPE_SLACK: usize = 128;
+
+/// One encoded event waiting for delivery to one destination.
+#[derive(Debug)]
+pub struct Item {
+    /// Order of arrival in its lane; flush barriers compare against it.
+    pub seq: u64,
+    pub message_id: String,
+    pub body: String,
+    pub group: Arc<Group>,
+}
+
+/// Events that travel in one request.
+#[derive(Debug)]
+pub struct Batch {
+    pub group: Arc<Group>,
+    pub items: Vec<Item>,
+    pub bytes: usize,
+    /// Transient failures so far (429s do not count).
+    pub attempts: u32,
+    /// When the first attempt failed; bounds the total retry time.
+    pub failing_since: Option<Instant>,
+}
+
+impl Batch {
+    fn new(group: Arc<Group>) -> Batch {
+        Batch {
+            group,
+            items: Vec::new(),
+            bytes: 0,
+            attempts: 0,
+            failing_since: None,
+        }
+    }
+
+    pub fn bodies(&self) -> Vec<&str> {
+        self.items.iter().map(|i| i.body.as_str()).collect()
+    }
+
+    /// Halves the batch (to isolate a bad event or get under a size limit). The halves keep
+    /// the retry history so the total retry time stays bounded.
+    pub fn split(mut self) -> (Batch, Batch) {
+        let tail = self.items.split_off(self.items.len() / 2);
+        let make = |items: Vec<Item>| Batch {
+            group: self.group.clone(),
+            bytes: items.iter().map(|i| i.body.len()).sum(),
+            items,
+            attempts: self.attempts,
+            failing_since: self.failing_since,
+        };
+        (make(std::mem::take(&mut self.items)), make(tail))
+    }
+}
+
+struct Open {
+    batch: Batch,
+    opened: Instant,
+    envelope: usize,
+}
+
+/// Open batches by group key.
+pub struct Batcher {
+    max_events: usize,
+    max_bytes: usize,
+    interval: Duration,
+    open: HashMap<String, Open>,
+    /// Group keys in the order their batch opened (stale entries skipped lazily).
+    opened: VecDeque<(Instant, String)>,
+    held: usize,
+}
+
+impl Batcher {
+    pub fn new(limits: Limits, flush_at: Option<usize>, interval: Duration) -> Batcher {
+        let max_events = flush_at.unwrap_or(limits.max_events).clamp(1, limits.max_events);
+        Batcher {
+            max_events,
+            max_bytes: limits.max_request_bytes,
+            interval,
+            open: HashMap::new(),
+            opened: VecDeque::new(),
+            held: 0,
+        }
+    }
+
+    /// Events waiting in open batches.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// Adds an item; returns the batches this sealed (the group's previous batch when the
+    /// item would not fit, and the new one when it reached the count).
+    pub fn add(&mut self, item: Item, now: Instant) -> Vec<Batch> {
+        let mut sealed = Vec::new();
+        let key = item.group.key.clone();
+        if let Some(open) = self.open.get(&key) {
+            let bytes = open.envelope + open.batch.bytes + item.body.len() + open.batch.items.len() + 1;
+            if bytes > self.max_bytes {
+                sealed.extend(self.seal(&key));
+            }
+        }
+        let open = self.open.entry(key.clone()).or_insert_with(|| {
+            self.opened.push_back((now, key.clone()));
+            let envelope = serde_json::to_string(&item.group.envelope).map_or(2, |s| s.len()) + ENVELOPE_SLACK;
+            Open {
+                batch: Batch::new(item.group.clone()),
+                opened: now,
+                envelope,
+            }
+        });
+        open.batch.bytes += item.body.len();
+        open.batch.items.push(item);
+        self.held += 1;
+        if open.batch.items.len() >= self.max_events {
+            sealed.extend(self.seal(&key));
+        }
+        sealed
+    }
+
+    fn seal(&mut self, key: &str) -> Option<Batch> {
+        let open = self.open.remove(key)?;
+        self.held -= open.batch.items.len();
+        Some(open.batch)
+    }
+
+    /// Seals the batches that have waited the flush interval.
+    pub fn seal_due(&mut self, now: Instant) -> Vec<Batch> {
+        let mut sealed = Vec::new();
+        while let Some((opened, key)) = self.opened.front() {
+            let current = self.open.get(key).map(|o| o.opened);
+            if current != Some(*opened) {
+                self.opened.pop_front();
+                continue;
+            }
+            if now < *opened + self.interval {
+                break;
+            }
+            let key = key.clone();
+            self.opened.pop_front();
+            sealed.extend(self.seal(&key));
+        }
+        sealed
+    }
+
+    /// Seals every open batch (flush, close).
+    pub fn seal_all(&mut self) -> Vec<Batch> {
+        self.opened.clear();
+        let keys: Vec<String> = self.open.keys().cloned().collect();
+        keys.iter().filter_map(|k| self.seal(k)).collect()
+    }
+
+    /// When the oldest open batch is due.
+    pub fn next_due(&mut self) -> Option<Instant> {
+        while let Some((opened, key)) = self.opened.front() {
+            if self.open.get(key).map(|o| o.opened) == Some(*opened) {
+                return Some(*opened + self.interval);
+            }
+            self.opened.pop_front();
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn item(seq: u64, group: &Arc<Group>, bytes: usize) -> Item {
+        Item {
+            seq,
+            message_id: format!("m{seq}"),
+            body: "x".repeat(bytes),
+            group: group.clone(),
+        }
+    }
+
+    fn group(key: &str) -> Arc<Group> {
+        Arc::new(Group { key: key.into(), envelope: Map::new() })
+    }
+
+    const LIMITS: Limits = Limits { max_events: 3, max_request_bytes: 1_000, max_event_bytes: 500 };
+
+    #[test]
+    fn seals_at_the_event_count() {
+        let mut b = Batcher::new(LIMITS, None, Duration::from_secs(5));
+        let g = group("");
+        let now = Instant::now();
+        assert!(b.add(item(1, &g, 10), now).is_empty());
+        assert!(b.add(item(2, &g, 10), now).is_empty());
+        let sealed = b.add(item(3, &g, 10), now);
+        assert_eq!(sealed.len(), 1);
+        assert_eq!(sealed[0].items.len(), 3);
+        assert_eq!(b.held(), 0);
+    }
+
+    #[test]
+    fn seals_before_the_byte_limit_is_crossed() {
+        let mut b = Batcher::new(LIMITS, None, Duration::from_secs(5));
+        let g = group("");
+        let now = Instant::now();
+        assert!(b.add(item(1, &g, 400), now).is_empty());
+        let sealed = b.add(item(2, &g, 500), now);
+        assert_eq!(sealed.len(), 1, "the first must go alone");
+        assert_eq!(sealed[0].items.len(), 1);
+        assert_eq!(b.held(), 1);
+    }
+
+    #[test]
+    fn groups_never_share_a_batch() {
+        let mut b = Batcher::new(LIMITS, None, Duration::from_secs(5));
+        let now = Instant::now();
+        b.add(item(1, &group("p1"), 10), now);
+        b.add(item(2, &group("p2"), 10), now);
+        let sealed = b.seal_all();
+        assert_eq!(sealed.len(), 2);
+        assert!(sealed.iter().all(|s| s.items.len() == 1));
+    }
+
+    #[test]
+    fn seals_by_time() {
+        let mut b = Batcher::new(LIMITS, None, Duration::from_secs(5));
+        let t0 = Instant::now();
+        b.add(item(1, &group("a"), 10), t0);
+        b.add(item(2, &group("b"), 10), t0 + Duration::from_secs(3));
+        assert_eq!(b.next_due(), Some(t0 + Duration::from_secs(5)));
+        assert!(b.seal_due(t0 + Duration::from_secs(4)).is_empty());
+        let due = b.seal_due(t0 + Duration::from_secs(6));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].group.key, "a");
+        assert_eq!(b.next_due(), Some(t0 + Duration::from_secs(8)));
+    }
+
+    #[test]
+    fn split_halves_and_keeps_history() {
+        let g = group("");
+        let mut batch = Batch::new(g.clone());
+        for i in 0..5 {
+            batch.items.push(item(i, &g, 10));
+        }
+        batch.attempts = 2;
+        let (a, b) = batch.split();
+        assert_eq!((a.items.len(), b.items.len()), (2, 3));
+        assert_eq!((a.attempts, b.attempts), (2, 2));
+        assert_eq!(a.bytes, 20);
+    }
+}

@@ -1,0 +1,291 @@
+//! The client: the public face of the pipeline. `enqueue` validates, encodes, de-duplicates
+//! and queues on the caller's thread without any I/O; `flush` and `close` wait, with a
+//! deadline, for what was queued before them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::batch::Item;
+use super::config::{ClientConfig, Overflow};
+use super::engine::Engine;
+use super::flush::FlushProgress;
+use super::lane::Command;
+use super::report::{Counters, DeliveryReport, Outcome, Stats};
+use super::runtime;
+use crate::destinations::Encoded;
+use crate::error::{ConfigError, Error, ValidationError};
+use crate::message::Message;
+use crate::time::Timestamp;
+
+/// Drops are logged at warn on the first and then every this many (a full budget under load
+/// must not turn into a log flood).
+const DROP_LOG_EVERY: u64 = 1_000;
+
+pub struct Client {
+    config: ClientConfig,
+    engine: ArcSwap<Engine>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let engine = self.engine.load();
+        let names: Vec<&str> = engine.destinations.iter().map(|d| d.name()).collect();
+        f.debug_struct("Client")
+            .field("destinations", &names)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ConfigError> {
+        if config.destinations.is_empty() {
+            return Err(ConfigError::new(
+                "config.client.destinations",
+                "client",
+                "destinations",
+                "at least one destination is required (or set TRACKLANE_DESTINATIONS)",
+            ));
+        }
+        let engine = Engine::start(&config, None)?;
+        let mut names: Vec<&str> = engine.destinations.iter().map(|d| d.name()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ConfigError::new(
+                "config.client.duplicate_name",
+                pair[0],
+                "name",
+                format!("two destinations are named {:?}; give each a distinct name", pair[0]),
+            ));
+        }
+        Ok(Client {
+            config,
+            engine: ArcSwap::from_pointee(engine),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// This process's engine; after a fork, a fresh one (the inherited one is leaked).
+    fn engine(&self) -> arc_swap::Guard<Arc<Engine>> {
+        let engine = self.engine.load();
+        if engine.generation == runtime::fork_generation() {
+            return engine;
+        }
+        let dedupe = engine.dedupe.as_ref().map(|d| d.for_child());
+        match Engine::start(&self.config, dedupe) {
+            Ok(fresh) => {
+                let previous = self.engine.compare_and_swap(&*engine, Arc::new(fresh));
+                if Arc::ptr_eq(&previous, &engine) {
+                    // Ours won: the inherited engine must never be dropped in this process.
+                    std::mem::forget(Arc::clone(&previous));
+                }
+            }
+            Err(e) => log::error!(target: "tracklane", "cannot rebuild after fork: {e}"),
+        }
+        self.engine.load()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Validates `message` for every destination, de-duplicates it by message id and queues
+    /// it. Never does I/O; waits only under the `block` overflow policy. Rule violations are
+    /// reported in the outcome, or returned as an error in strict mode.
+    pub fn enqueue(&self, mut message: Message) -> Result<Outcome, Error> {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let engine = self.engine();
+        Engine::count(&engine.calls);
+        message.normalize();
+        let message_id = message.message_id.clone();
+        if let Err(error) = message.validate() {
+            return self.rejected(&engine, message_id, vec![error]);
+        }
+        let (encoded, errors) = encode_all(&engine, &message);
+        if self.config.strict && !errors.is_empty() {
+            return self.rejected(&engine, message_id, errors);
+        }
+        for error in &errors {
+            if let Some(i) = engine.destinations.iter().position(|d| d.name() == error.destination) {
+                Counters::add(&engine.counters[i].rejected, 1);
+            }
+        }
+        if encoded.is_empty() {
+            if errors.is_empty() {
+                Engine::count(&engine.skipped);
+                return Ok(Outcome::Skipped { message_id });
+            }
+            return self.rejected(&engine, message_id, errors);
+        }
+        if let Some(store) = &engine.dedupe {
+            if !store.first_sighting(&message_id, Timestamp::now()) {
+                Engine::count(&engine.duplicates);
+                return Ok(Outcome::Duplicate { message_id });
+            }
+        }
+        let bytes: usize = encoded.iter().map(|(_, e)| e.body.len()).sum();
+        let reserved = match self.config.overflow {
+            Overflow::DropNewest => engine.budget.try_reserve(bytes, encoded.len()),
+            Overflow::Block(timeout) => engine.budget.reserve_blocking(bytes, encoded.len(), timeout),
+        };
+        if !reserved {
+            return Ok(self.dropped(&engine, message_id, &encoded));
+        }
+        let mut destinations = Vec::with_capacity(encoded.len());
+        for (index, e) in encoded {
+            Counters::add(&engine.counters[index].queued, 1);
+            let size = e.body.len();
+            let item = Item {
+                seq: 0,
+                message_id: message_id.clone(),
+                body: e.body,
+                group: e.group,
+            };
+            if engine.lanes[index].send(Command::Event(item)).is_err() {
+                engine.budget.release(size, 1);
+            }
+            destinations.push(engine.destinations[index].name().to_string());
+        }
+        Ok(Outcome::Queued {
+            message_id,
+            destinations,
+            rejected: errors,
+        })
+    }
+
+    fn rejected(
+        &self,
+        engine: &Engine,
+        message_id: String,
+        errors: Vec<ValidationError>,
+    ) -> Result<Outcome, Error> {
+        Engine::count(&engine.rejected);
+        for error in &errors {
+            log::warn!(target: "tracklane", "event {message_id} rejected: {error}");
+        }
+        if self.config.strict && !errors.is_empty() {
+            return Err(Error::Validation(errors[0].clone()));
+        }
+        Ok(Outcome::Rejected { message_id, errors })
+    }
+
+    fn dropped(&self, engine: &Engine, message_id: String, encoded: &[(usize, Encoded)]) -> Outcome {
+        if let Some(store) = &engine.dedupe {
+            store.forget(&message_id);
+        }
+        for (index, _) in encoded {
+            Counters::add(&engine.counters[*index].dropped, 1);
+        }
+        let n = Engine::count(&engine.dropped);
+        if n == 1 || n % DROP_LOG_EVERY == 0 {
+            let (bytes, events) = engine.budget.used();
+            log::warn!(
+                target: "tracklane",
+                "queue full ({events} events, {bytes} bytes held): event dropped ({n} so far); raise max_queue_bytes/max_queue_events or use overflow=block"
+            );
+        }
+        Outcome::Dropped { message_id }
+    }
+
+    /// Waits until everything enqueued before this call is delivered or has failed, or until
+    /// `timeout`; whatever is left is reported as pending (and keeps being delivered).
+    pub fn flush(&self, timeout: Duration) -> DeliveryReport {
+        let engine = self.engine();
+        let names = engine.destinations.iter().map(|d| d.name().to_string()).collect();
+        let progress = Arc::new(FlushProgress::new(names));
+        for (index, lane) in engine.lanes.iter().enumerate() {
+            if lane.send(Command::Flush(progress.clone())).is_err() {
+                progress.register(index, 0);
+            }
+        }
+        let mut report = progress.wait(timeout);
+        report.rejected = Engine::get(&engine.rejected);
+        report.duplicates = Engine::get(&engine.duplicates);
+        report.dropped = Engine::get(&engine.dropped);
+        report
+    }
+
+    /// Flushes with `timeout`, then stops accepting events. What was still pending is
+    /// abandoned: reported to `on_error` and the dead-letter file. Calling it again returns at
+    /// once.
+    pub fn close(&self, timeout: Duration) -> DeliveryReport {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return DeliveryReport::default();
+        }
+        let report = self.flush(timeout);
+        if !report.is_complete() {
+            for lane in &self.engine().lanes {
+                let _ = lane.send(Command::Abandon);
+            }
+        }
+        report
+    }
+
+    pub fn stats(&self) -> Stats {
+        let engine = self.engine();
+        let (held_bytes, held_events) = engine.budget.used();
+        let destinations: Vec<_> = engine
+            .destinations
+            .iter()
+            .zip(&engine.counters)
+            .map(|(d, c)| c.snapshot(d.name()))
+            .collect();
+        Stats {
+            calls: Engine::get(&engine.calls),
+            queued: destinations.iter().map(|d| d.queued).sum(),
+            duplicates: Engine::get(&engine.duplicates),
+            rejected: Engine::get(&engine.rejected),
+            dropped: Engine::get(&engine.dropped),
+            skipped: Engine::get(&engine.skipped),
+            delivered: Engine::get(&engine.totals.delivered),
+            failed: Engine::get(&engine.totals.failed),
+            held_events: held_events as u64,
+            held_bytes: held_bytes as u64,
+            destinations,
+        }
+    }
+
+    /// Names of the configured destinations, in order.
+    pub fn destination_names(&self) -> Vec<String> {
+        self.engine().destinations.iter().map(|d| d.name().to_string()).collect()
+    }
+}
+
+/// Encodes `message` for every destination: remote ones first, then local sinks with the
+/// remote encodings as peers.
+fn encode_all(engine: &Engine, message: &Message) -> (Vec<(usize, Encoded)>, Vec<ValidationError>) {
+    let mut encoded = Vec::with_capacity(engine.destinations.len());
+    let mut errors = Vec::new();
+    for (index, destination) in engine.destinations.iter().enumerate() {
+        if destination.wants_peers() {
+            continue;
+        }
+        match destination.encode(message, &[]) {
+            Ok(Some(e)) => encoded.push((index, e)),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if !engine.local_sinks.is_empty() {
+        let peers: Vec<(&str, &str)> = encoded
+            .iter()
+            .map(|(i, e)| (engine.destinations[*i].name(), e.body.as_str()))
+            .collect();
+        let mut local = Vec::new();
+        for &index in &engine.local_sinks {
+            match engine.destinations[index].encode(message, &peers) {
+                Ok(Some(e)) => local.push((index, e)),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        encoded.extend(local);
+    }
+    (encoded, errors)
+}

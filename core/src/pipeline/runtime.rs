@@ -1,0 +1,98 @@
+//! The process's tokio runtime, and what happens to it across `fork()`.
+//!
+//! One small multi-thread runtime per process, built on first use. `fork()` copies only the
+//! calling thread: the child inherits the runtime's memory but none of its worker threads,
+//! and any lock a worker held stays locked forever. So the child must never touch it — not
+//! even to drop it, since dropping joins threads that do not exist. A `pthread_atfork` child
+//! handler (atomics only, as async-signal safety demands) bumps [`fork_generation`]; the next
+//! call in the child sees a stale generation, builds a fresh runtime and leaks the old one.
+//! Clients do the same with everything else they own (see `engine.rs`).
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Once;
+
+use tokio::runtime::{Builder, Handle, Runtime};
+
+/// Worker threads: delivery is I/O-bound; two keep gzip of one batch from stalling another.
+const WORKER_THREADS: usize = 2;
+
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static ATFORK: Once = Once::new();
+static RUNTIME: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
+
+struct Slot {
+    generation: u64,
+    runtime: Runtime,
+}
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Counts forks this process descends from (0 in the original process).
+pub fn fork_generation() -> u64 {
+    install_fork_handler();
+    FORK_GENERATION.load(Ordering::Acquire)
+}
+
+/// Called by bindings' own at-fork hooks (Python `os.register_at_fork`) as a second line of
+/// defence; idempotent with the pthread handler only in the sense that any bump invalidates.
+pub fn note_fork_in_child() {
+    after_fork_in_child();
+}
+
+fn install_fork_handler() {
+    ATFORK.call_once(|| {
+        // SAFETY: registers a plain extern "C" fn that only touches an atomic.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+}
+
+/// A handle to this process's runtime, building it (again, after a fork) when needed.
+pub fn handle() -> Handle {
+    let generation = fork_generation();
+    let current = RUNTIME.load(Ordering::Acquire);
+    // SAFETY: slots are leaked, never freed, so any non-null pointer stays valid.
+    if let Some(slot) = unsafe { current.as_ref() } {
+        if slot.generation == generation {
+            return slot.runtime.handle().clone();
+        }
+    }
+    let runtime = Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .thread_name("tracklane")
+        .enable_all()
+        .build()
+        .expect("tracklane: cannot start its runtime threads");
+    let fresh = Box::into_raw(Box::new(Slot {
+        generation,
+        runtime,
+    }));
+    match RUNTIME.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // The previous slot (another generation's runtime, or none) is leaked on purpose.
+        Ok(_) => unsafe { (*fresh).runtime.handle().clone() },
+        Err(winner) => {
+            // Another thread installed one first; ours was never used. Shut it down quietly
+            // (it belongs to this process, so its threads exist) and use the winner.
+            let ours = unsafe { Box::from_raw(fresh) };
+            ours.runtime.shutdown_background();
+            unsafe { (*winner).runtime.handle().clone() }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_is_built_once_per_process() {
+        // A real fork is exercised in tests/pipeline_fork.rs; bumping the generation here
+        // would make every other test's client discard its queue.
+        let a = handle();
+        let b = handle();
+        assert_eq!(a.id(), b.id());
+    }
+}

@@ -1,0 +1,205 @@
+//! What the collector received, and the counts tests assert on.
+//!
+//! Tests of an at-least-once SDK need two views: every request as it arrived
+//! (to check wire format, headers, gzip) and per-destination totals with
+//! duplicate detection (to check that nothing was lost and how much was sent
+//! twice). Counters are kept incrementally so `/_stats` stays cheap after tens
+//! of thousands of events.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::api::DESTINATIONS;
+
+/// One request as received, with what the collector answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedRequest {
+    /// 1-based arrival order, across destinations.
+    pub seq: u64,
+    pub destination: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// Lower-cased names; repeated headers joined with ", ".
+    pub headers: BTreeMap<String, String>,
+    /// The body parsed after gunzip; `Null` if it was not JSON.
+    pub body: Value,
+    /// Body length on the wire (before gunzip).
+    pub raw_len: usize,
+    pub gzip: bool,
+    /// The status answered; 0 when the connection was dropped instead.
+    pub status: u16,
+    /// The mode of the fault that applied, if any.
+    pub fault: Option<String>,
+    /// Validated and stored.
+    pub accepted: bool,
+    /// Events carried, if accepted.
+    pub events: usize,
+}
+
+/// Per-destination counters.
+#[derive(Debug, Default)]
+struct Counters {
+    requests: u64,
+    accepted_requests: u64,
+    events: u64,
+    seen: HashSet<String>,
+    duplicate_ids: u64,
+    statuses: BTreeMap<u16, u64>,
+}
+
+/// The numbers `/_stats` reports for one destination or the total.
+#[derive(Debug, Default)]
+struct Summary {
+    requests: u64,
+    accepted_requests: u64,
+    events: u64,
+    unique_ids: u64,
+    duplicate_ids: u64,
+    statuses: BTreeMap<u16, u64>,
+}
+
+impl Counters {
+    fn summary(&self) -> Summary {
+        Summary {
+            requests: self.requests,
+            accepted_requests: self.accepted_requests,
+            events: self.events,
+            unique_ids: self.seen.len() as u64,
+            duplicate_ids: self.duplicate_ids,
+            statuses: self.statuses.clone(),
+        }
+    }
+}
+
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.requests += other.requests;
+        self.accepted_requests += other.accepted_requests;
+        self.events += other.events;
+        self.unique_ids += other.unique_ids;
+        self.duplicate_ids += other.duplicate_ids;
+        for (status, n) in &other.statuses {
+            *self.statuses.entry(*status).or_default() += n;
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let statuses: Map<String, Value> = self
+            .statuses
+            .iter()
+            .map(|(status, n)| (status.to_string(), json!(n)))
+            .collect();
+        json!({
+            "requests": self.requests,
+            "accepted_requests": self.accepted_requests,
+            "events": self.events,
+            "unique_ids": self.unique_ids,
+            "duplicate_ids": self.duplicate_ids,
+            "statuses": statuses,
+        })
+    }
+}
+
+/// All recorded requests and their counters.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    requests: Vec<RecordedRequest>,
+    counters: HashMap<String, Counters>,
+}
+
+impl Recorder {
+    /// Stores `request` (its `seq` is assigned here). `identities` has one
+    /// entry per event of an accepted request; an identity seen before, in
+    /// this request or an earlier one, counts as a duplicate.
+    pub(crate) fn record(&mut self, mut request: RecordedRequest, identities: &[String]) {
+        request.seq = self.requests.len() as u64 + 1;
+        let counters = self
+            .counters
+            .entry(request.destination.clone())
+            .or_default();
+        counters.requests += 1;
+        *counters.statuses.entry(request.status).or_default() += 1;
+        if request.accepted {
+            counters.accepted_requests += 1;
+            counters.events += identities.len() as u64;
+            for id in identities {
+                if !counters.seen.insert(id.clone()) {
+                    counters.duplicate_ids += 1;
+                }
+            }
+        }
+        self.requests.push(request);
+    }
+
+    /// Recorded requests, all or for one destination, in arrival order.
+    pub(crate) fn requests(&self, destination: Option<&str>) -> Vec<RecordedRequest> {
+        self.requests
+            .iter()
+            .filter(|r| destination.is_none_or(|d| r.destination == d))
+            .cloned()
+            .collect()
+    }
+
+    /// The `/_stats` document: every destination, then `"total"`.
+    pub(crate) fn stats(&self) -> Value {
+        let mut out = Map::new();
+        let mut total = Summary::default();
+        for destination in DESTINATIONS {
+            let summary = self
+                .counters
+                .get(destination)
+                .map(Counters::summary)
+                .unwrap_or_default();
+            total.add(&summary);
+            out.insert(destination.to_owned(), summary.to_json());
+        }
+        out.insert("total".to_owned(), total.to_json());
+        Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(destination: &str, status: u16, accepted: bool) -> RecordedRequest {
+        RecordedRequest {
+            seq: 0,
+            destination: destination.to_owned(),
+            method: "POST".to_owned(),
+            path: "/".to_owned(),
+            query: None,
+            headers: BTreeMap::new(),
+            body: Value::Null,
+            raw_len: 0,
+            gzip: false,
+            status,
+            fault: None,
+            accepted,
+            events: 0,
+        }
+    }
+
+    #[test]
+    fn duplicates_count_within_and_across_requests() {
+        let mut rec = Recorder::default();
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        rec.record(request("segment", 200, true), &ids(&["a", "b", "a"]));
+        rec.record(request("segment", 200, true), &ids(&["b", "c"]));
+        rec.record(request("segment", 400, false), &ids(&["d"]));
+        let stats = rec.stats();
+        let seg = &stats["segment"];
+        assert_eq!(seg["requests"], 3);
+        assert_eq!(seg["accepted_requests"], 2);
+        assert_eq!(seg["events"], 5);
+        assert_eq!(seg["unique_ids"], 3);
+        assert_eq!(seg["duplicate_ids"], 2);
+        assert_eq!(seg["statuses"]["400"], 1);
+        assert_eq!(stats["total"]["events"], 5);
+        assert_eq!(rec.requests(Some("segment"))[2].seq, 3);
+        assert!(rec.requests(Some("koala")).is_empty());
+    }
+}

@@ -1,0 +1,143 @@
+//! Segment-spec batch endpoints: Dreamdata's `POST /v1/batch` and a generic
+//! Segment destination at `POST /segment/v1/batch`.
+//!
+//! Both take HTTP Basic auth with the key as user name and an empty password,
+//! a body of at most 500 KB (after gunzip), and a `batch` array of
+//! identify/track/alias messages; Segment also takes page/group messages and
+//! caps each message at 32 KB. `messageId` is the event identity.
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::api::{ApiRequest, Outcome, Spec};
+use crate::config::{knows, CollectorConfig};
+use crate::validate::{canonical_json, non_empty_str, present};
+
+/// Largest decompressed body, as documented by Dreamdata (500 KB).
+pub const MAX_BATCH_BYTES: usize = 500_000;
+/// Largest single message on the Segment endpoint (32 KB).
+pub const MAX_SEGMENT_MESSAGE_BYTES: usize = 32_768;
+const DREAMDATA_TYPES: [&str; 3] = ["identify", "track", "alias"];
+const SEGMENT_TYPES: [&str; 5] = ["identify", "track", "alias", "page", "group"];
+
+fn validation(message: String) -> Outcome {
+    Outcome::reject(
+        400,
+        json!({"error": "validation_error", "message": message}),
+    )
+}
+
+/// The user name of an `Authorization: Basic ...` header.
+fn basic_user(req: &ApiRequest) -> Option<String> {
+    let (scheme, encoded) = req.header("authorization")?.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, _password) = text.split_once(':')?;
+    Some(user.to_owned())
+}
+
+pub(crate) fn handle(config: &CollectorConfig, spec: Spec, req: &ApiRequest) -> Outcome {
+    let keys = match spec {
+        Spec::Dreamdata => &config.dreamdata_keys,
+        Spec::Segment => &config.segment_keys,
+    };
+    if !basic_user(req).is_some_and(|user| knows(keys, &user)) {
+        let message = "Missing or invalid key: use HTTP Basic auth with the key as user name";
+        return Outcome::reject(401, json!({"error": "unauthorized", "message": message}));
+    }
+    if req.decoded_len > MAX_BATCH_BYTES {
+        return Outcome::reject(413, json!({"error": "payload_too_large"}));
+    }
+    let body = match &req.json {
+        Ok(body) => body,
+        Err(message) => return validation(format!("body: {message}")),
+    };
+    match validate(body, spec) {
+        Ok(identities) => Outcome::accept(json!({"success": true}), identities),
+        Err(message) => validation(message),
+    }
+}
+
+/// The identity of every message, or the first problem.
+fn validate(body: &Value, spec: Spec) -> Result<Vec<String>, String> {
+    let obj = body.as_object().ok_or("body: must be a JSON object")?;
+    for field in ["messageId", "sentAt"] {
+        if present(obj, field).is_some_and(|v| !v.is_string()) {
+            return Err(format!("{field}: must be a string"));
+        }
+    }
+    let batch = match obj.get("batch") {
+        Some(Value::Array(batch)) if !batch.is_empty() => batch,
+        Some(Value::Array(_)) => return Err("batch: must not be empty".to_owned()),
+        None | Some(Value::Null) => return Err("batch: is required".to_owned()),
+        Some(_) => return Err("batch: must be an array".to_owned()),
+    };
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, message)| validate_message(message, i, spec))
+        .collect()
+}
+
+fn validate_message(message: &Value, index: usize, spec: Spec) -> Result<String, String> {
+    let at = |field: &str, problem: &str| format!("batch[{index}].{field}: {problem}");
+    let obj = message
+        .as_object()
+        .ok_or_else(|| format!("batch[{index}]: must be an object"))?;
+    let types: &[&str] = match spec {
+        Spec::Dreamdata => &DREAMDATA_TYPES,
+        Spec::Segment => &SEGMENT_TYPES,
+    };
+    let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default();
+    if !types.contains(&kind) {
+        return Err(at("type", &format!("must be one of {}", types.join(", "))));
+    }
+    check_ids(obj, kind, &at)?;
+    for field in ["messageId", "timestamp", "sentAt"] {
+        if present(obj, field).is_some_and(|v| !v.is_string()) {
+            return Err(at(field, "must be a string"));
+        }
+    }
+    if spec == Spec::Segment {
+        let size = message.to_string().len();
+        if size > MAX_SEGMENT_MESSAGE_BYTES {
+            return Err(format!(
+                "batch[{index}]: message must be at most {MAX_SEGMENT_MESSAGE_BYTES} bytes (got {size})"
+            ));
+        }
+    }
+    Ok(match obj.get("messageId").and_then(Value::as_str) {
+        Some(id) => id.to_owned(),
+        None => canonical_json(message),
+    })
+}
+
+/// Who the message is about, and the fields its type requires.
+fn check_ids(
+    obj: &Map<String, Value>,
+    kind: &str,
+    at: &dyn Fn(&str, &str) -> String,
+) -> Result<(), String> {
+    for field in ["userId", "anonymousId"] {
+        if present(obj, field).is_some_and(|v| !v.is_string()) {
+            return Err(at(field, "must be a string"));
+        }
+    }
+    let user = non_empty_str(obj.get("userId"));
+    if user.is_none() && non_empty_str(obj.get("anonymousId")).is_none() {
+        return Err(at("userId", "userId or anonymousId is required"));
+    }
+    let needs = |field: &str| non_empty_str(obj.get(field)).is_none();
+    match kind {
+        "track" if needs("event") => Err(at("event", "is required for track")),
+        "alias" if user.is_none() => Err(at("userId", "is required for alias")),
+        "alias" if needs("previousId") => Err(at("previousId", "is required for alias")),
+        "group" if needs("groupId") => Err(at("groupId", "is required for group")),
+        _ => Ok(()),
+    }
+}
