@@ -115,7 +115,10 @@ fn context_string(field: &str, value: Value) -> Result<Option<String>, Validatio
     }
 }
 
-fn context_object(field: &str, value: Value) -> Result<Option<Map<String, Value>>, ValidationError> {
+fn context_object(
+    field: &str,
+    value: Value,
+) -> Result<Option<Map<String, Value>>, ValidationError> {
     match value {
         Value::Null => Ok(None),
         Value::Object(map) => Ok(Some(map)),
@@ -327,87 +330,6 @@ fn check_id(field: &str, id: Option<&str>, required: bool) -> Result<(), Validat
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn new_messages_get_a_uuid_v4_id_and_the_current_time() {
-        let m = Message::track("signup");
-        let id = uuid::Uuid::parse_str(&m.message_id).unwrap();
-        assert_eq!(id.get_version_num(), 4);
-        assert!((Timestamp::now().millis() - m.timestamp.millis()).abs() < 5_000);
-        assert_ne!(m.message_id, Message::track("signup").message_id);
-    }
-
-    #[test]
-    fn track_without_a_name_is_rejected() {
-        for name in ["", "   "] {
-            let err = Message::track(name).validate().unwrap_err();
-            assert_eq!(err.code, "message.event.required");
-            assert_eq!(err.field, "event");
-        }
-    }
-
-    #[test]
-    fn control_characters_in_names_and_ids_are_rejected() {
-        let err = Message::track("sign\u{0}up").validate().unwrap_err();
-        assert_eq!(err.code, "message.event.control_characters");
-        let mut m = Message::track("ok");
-        m.user_id = Some("u\n1".into());
-        assert_eq!(m.validate().unwrap_err().code, "message.user_id.control_characters");
-    }
-
-    #[test]
-    fn huge_names_are_rejected_not_truncated() {
-        let err = Message::track("x".repeat(1 << 20)).validate().unwrap_err();
-        assert_eq!(err.code, "message.event.too_long");
-    }
-
-    #[test]
-    fn alias_needs_both_ids() {
-        let mut m = Message::alias("anon-1", "user-1");
-        assert!(m.validate().is_ok());
-        m.previous_id = None;
-        assert_eq!(m.validate().unwrap_err().code, "message.previous_id.required");
-    }
-
-    #[test]
-    fn empty_ids_are_treated_as_absent() {
-        let mut m = Message::track("purchase");
-        m.anonymous_id = Some(String::new());
-        m.normalize();
-        assert_eq!(m.anonymous_id, None);
-    }
-
-    #[test]
-    fn context_reads_snake_case_and_segment_spellings() {
-        let ctx = Context::from_json(
-            json!({"ip": "1.2.3.4", "userAgent": "UA", "page": {"url": "https://e.com/", "referrer": "r"},
-                   "viewWidth": 979, "device": "iPhone X"})
-            .as_object()
-            .unwrap()
-            .clone(),
-        )
-        .unwrap();
-        assert_eq!(ctx.ip.as_deref(), Some("1.2.3.4"));
-        assert_eq!(ctx.user_agent.as_deref(), Some("UA"));
-        assert_eq!(ctx.url.as_deref(), Some("https://e.com/"));
-        assert_eq!(ctx.view_width, Some(979));
-        assert_eq!(ctx.extra["device"], "iPhone X");
-    }
-
-    #[test]
-    fn context_with_wrong_types_names_the_field() {
-        let err = Context::from_json(json!({"ip": 5}).as_object().unwrap().clone()).unwrap_err();
-        assert_eq!(err.field, "context.ip");
-        let err =
-            Context::from_json(json!({"view_width": -3}).as_object().unwrap().clone()).unwrap_err();
-        assert_eq!(err.field, "context.view_width");
-    }
-}
-
 impl Message {
     /// The neutral message as JSON (snake_case, absent fields left out): what the `file` and
     /// `stdout` destinations record and what reports show.
@@ -415,7 +337,10 @@ impl Message {
         let mut out = Map::new();
         out.insert("type".into(), Value::String(self.kind.as_str().into()));
         out.insert("message_id".into(), Value::String(self.message_id.clone()));
-        out.insert("timestamp".into(), Value::String(self.timestamp.to_string()));
+        out.insert(
+            "timestamp".into(),
+            Value::String(self.timestamp.to_string()),
+        );
         let ids = [
             ("event", &self.event),
             ("user_id", &self.user_id),
@@ -470,5 +395,92 @@ impl Context {
             out.insert(k.clone(), v.clone());
         }
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn new_messages_get_a_uuid_v4_id_and_the_current_time() {
+        let m = Message::track("signup");
+        let id = uuid::Uuid::parse_str(&m.message_id).unwrap();
+        assert_eq!(id.get_version_num(), 4);
+        assert!((Timestamp::now().millis() - m.timestamp.millis()).abs() < 5_000);
+        assert_ne!(m.message_id, Message::track("signup").message_id);
+    }
+
+    #[test]
+    fn track_without_a_name_is_rejected() {
+        for name in ["", "   "] {
+            let err = Message::track(name).validate().unwrap_err();
+            assert_eq!(err.code, "message.event.required");
+            assert_eq!(err.field, "event");
+        }
+    }
+
+    #[test]
+    fn control_characters_in_names_and_ids_are_rejected() {
+        let err = Message::track("sign\u{0}up").validate().unwrap_err();
+        assert_eq!(err.code, "message.event.control_characters");
+        let mut m = Message::track("ok");
+        m.user_id = Some("u\n1".into());
+        assert_eq!(
+            m.validate().unwrap_err().code,
+            "message.user_id.control_characters"
+        );
+    }
+
+    #[test]
+    fn huge_names_are_rejected_not_truncated() {
+        let err = Message::track("x".repeat(1 << 20)).validate().unwrap_err();
+        assert_eq!(err.code, "message.event.too_long");
+    }
+
+    #[test]
+    fn alias_needs_both_ids() {
+        let mut m = Message::alias("anon-1", "user-1");
+        assert!(m.validate().is_ok());
+        m.previous_id = None;
+        assert_eq!(
+            m.validate().unwrap_err().code,
+            "message.previous_id.required"
+        );
+    }
+
+    #[test]
+    fn empty_ids_are_treated_as_absent() {
+        let mut m = Message::track("purchase");
+        m.anonymous_id = Some(String::new());
+        m.normalize();
+        assert_eq!(m.anonymous_id, None);
+    }
+
+    #[test]
+    fn context_reads_snake_case_and_segment_spellings() {
+        let ctx = Context::from_json(
+            json!({"ip": "1.2.3.4", "userAgent": "UA", "page": {"url": "https://e.com/", "referrer": "r"},
+                   "viewWidth": 979, "device": "iPhone X"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        )
+        .unwrap();
+        assert_eq!(ctx.ip.as_deref(), Some("1.2.3.4"));
+        assert_eq!(ctx.user_agent.as_deref(), Some("UA"));
+        assert_eq!(ctx.url.as_deref(), Some("https://e.com/"));
+        assert_eq!(ctx.view_width, Some(979));
+        assert_eq!(ctx.extra["device"], "iPhone X");
+    }
+
+    #[test]
+    fn context_with_wrong_types_names_the_field() {
+        let err = Context::from_json(json!({"ip": 5}).as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(err.field, "context.ip");
+        let err =
+            Context::from_json(json!({"view_width": -3}).as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(err.field, "context.view_width");
     }
 }

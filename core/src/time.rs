@@ -61,7 +61,11 @@ impl Timestamp {
         if rest[3] != b':' || rest[6] != b':' {
             return None;
         }
-        let (h, m, s) = (digits(&rest[1..3])?, digits(&rest[4..6])?, digits(&rest[7..9])?);
+        let (h, m, s) = (
+            digits(&rest[1..3])?,
+            digits(&rest[4..6])?,
+            digits(&rest[7..9])?,
+        );
         if h > 23 || m > 59 || s > 60 {
             return None;
         }
@@ -185,12 +189,21 @@ mod tests {
 
     #[test]
     fn parses_what_it_formats_and_common_variants() {
-        for ms in [0, 1_354_408_208_276, 951_782_400_000, -86_400_001, 4_102_444_800_123] {
+        for ms in [
+            0,
+            1_354_408_208_276,
+            951_782_400_000,
+            -86_400_001,
+            4_102_444_800_123,
+        ] {
             let t = Timestamp(ms);
             assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
         }
         let t = Timestamp::parse("2012-12-02T00:30:08.276Z").unwrap();
-        assert_eq!(Timestamp::parse("2012-12-02 02:30:08.276123+02:00"), Some(t));
+        assert_eq!(
+            Timestamp::parse("2012-12-02 02:30:08.276123+02:00"),
+            Some(t)
+        );
         assert_eq!(
             Timestamp::parse("2012-12-02").unwrap().to_string(),
             "2012-12-02T00:00:00.000Z"
@@ -200,8 +213,14 @@ mod tests {
     #[test]
     fn rejects_malformed_timestamps() {
         for bad in [
-            "", "2012-13-01", "2012-02-30", "2012-12-02T25:00:00Z", "2012-12-02T00:00:00",
-            "2012-12-02T00:00:00.Z", "yesterday", "2012-12-02T00:00:00+0200",
+            "",
+            "2012-13-01",
+            "2012-02-30",
+            "2012-12-02T25:00:00Z",
+            "2012-12-02T00:00:00",
+            "2012-12-02T00:00:00.Z",
+            "yesterday",
+            "2012-12-02T00:00:00+0200",
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }

@@ -84,11 +84,18 @@ impl DestinationConfig {
                     "config.destination.type_missing",
                     "client",
                     "type",
-                    format!("each destination needs a \"type\", one of {}", KINDS.join(", ")),
+                    format!(
+                        "each destination needs a \"type\", one of {}",
+                        KINDS.join(", ")
+                    ),
                 ))
             }
         };
-        fill_from_env(&kind, &mut fields, env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        fill_from_env(
+            &kind,
+            &mut fields,
+            env.iter().map(|(k, v)| (k.clone(), v.clone())),
+        );
         let object = Value::Object(fields);
         Ok(match kind.as_str() {
             "webanalyzer" => DestinationConfig::WebAnalyzer(parse(&kind, object)?),
@@ -104,7 +111,10 @@ impl DestinationConfig {
                     "config.destination.unknown_type",
                     "client",
                     "type",
-                    format!("unknown destination type {other:?}; expected one of {}", KINDS.join(", ")),
+                    format!(
+                        "unknown destination type {other:?}; expected one of {}",
+                        KINDS.join(", ")
+                    ),
                 ))
             }
         })
@@ -115,16 +125,15 @@ fn parse<T: for<'de> Deserialize<'de>>(kind: &str, object: Value) -> Result<T, C
     serde_json::from_value(object).map_err(|e| {
         // serde names the field ("missing field `api_key`"); keep its sentence, drop positions.
         let text = e.to_string();
-        let field = text
-            .split('`')
-            .nth(1)
-            .unwrap_or("destination")
-            .to_string();
+        let field = text.split('`').nth(1).unwrap_or("destination").to_string();
         ConfigError::new(
             format!("config.{kind}.invalid"),
             kind,
             field,
-            format!("{text} (set it in code or as TRACKLANE_{}_<FIELD>)", kind.to_ascii_uppercase()),
+            format!(
+                "{text} (set it in code or as TRACKLANE_{}_<FIELD>)",
+                kind.to_ascii_uppercase()
+            ),
         )
     })
 }
@@ -183,9 +192,13 @@ pub mod lenient {
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
                 "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(serde::de::Error::custom(format!("expected true or false, got {s:?}"))),
+                _ => Err(serde::de::Error::custom(format!(
+                    "expected true or false, got {s:?}"
+                ))),
             },
-            other => Err(serde::de::Error::custom(format!("expected true or false, got {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "expected true or false, got {other}"
+            ))),
         }
     }
 }
@@ -198,7 +211,8 @@ pub fn base_url(
     url: &str,
     allow_insecure_http: bool,
 ) -> Result<String, ConfigError> {
-    let invalid = |message: String| ConfigError::new(format!("config.{kind}.{field}"), kind, field, message);
+    let invalid =
+        |message: String| ConfigError::new(format!("config.{kind}.{field}"), kind, field, message);
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| invalid(format!("{url:?} is not an absolute URL ({e})")))?;
     match parsed.scheme() {
@@ -206,13 +220,19 @@ pub fn base_url(
         "http" if allow_insecure_http || is_loopback(&parsed) => {}
         "http" => {
             return Err(invalid(format!(
-                "{url:?} uses plain http to a non-loopback host; use https or set allow_insecure_http"
+            "{url:?} uses plain http to a non-loopback host; use https or set allow_insecure_http"
+        )))
+        }
+        other => {
+            return Err(invalid(format!(
+                "{url:?}: scheme {other:?} is not http or https"
             )))
         }
-        other => return Err(invalid(format!("{url:?}: scheme {other:?} is not http or https"))),
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(invalid(format!("{url:?} must not carry a query or fragment")));
+        return Err(invalid(format!(
+            "{url:?} must not carry a query or fragment"
+        )));
     }
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -233,7 +253,11 @@ pub fn secret(kind: &str, field: &str, value: &str) -> Result<String, ConfigErro
             format!("config.{kind}.{field}"),
             kind,
             field,
-            format!("is required (or set TRACKLANE_{}_{})", kind.to_ascii_uppercase(), field.to_ascii_uppercase()),
+            format!(
+                "is required (or set TRACKLANE_{}_{})",
+                kind.to_ascii_uppercase(),
+                field.to_ascii_uppercase()
+            ),
         ));
     }
     Ok(value.trim().to_string())
@@ -250,7 +274,9 @@ mod tests {
             json!({"type": "webanalyzer", "apiKey": "k-123456789012", "websiteId": 1}),
         )
         .unwrap();
-        let DestinationConfig::WebAnalyzer(c) = c else { panic!() };
+        let DestinationConfig::WebAnalyzer(c) = c else {
+            panic!()
+        };
         assert_eq!(c.website_id, 1);
     }
 
@@ -261,7 +287,11 @@ mod tests {
         let e = DestinationConfig::from_json(json!({"type": "webanalyzer", "website_id": 1}))
             .unwrap_err();
         assert_eq!(e.field, "api_key");
-        assert!(e.message.contains("TRACKLANE_WEBANALYZER_"), "{}", e.message);
+        assert!(
+            e.message.contains("TRACKLANE_WEBANALYZER_"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -271,8 +301,14 @@ mod tests {
             "webanalyzer",
             &mut fields,
             [
-                ("TRACKLANE_WEBANALYZER_API_KEY".to_string(), "from-env".to_string()),
-                ("TRACKLANE_WEBANALYZER_WEBSITE_ID".to_string(), "7".to_string()),
+                (
+                    "TRACKLANE_WEBANALYZER_API_KEY".to_string(),
+                    "from-env".to_string(),
+                ),
+                (
+                    "TRACKLANE_WEBANALYZER_WEBSITE_ID".to_string(),
+                    "7".to_string(),
+                ),
             ]
             .into_iter(),
         );

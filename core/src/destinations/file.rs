@@ -45,7 +45,12 @@ pub struct FileSink {
 impl FileSink {
     pub fn file(config: &FileConfig) -> Result<FileSink, ConfigError> {
         if config.path.as_os_str().is_empty() {
-            return Err(ConfigError::new("config.file.path", "file", "path", "is required"));
+            return Err(ConfigError::new(
+                "config.file.path",
+                "file",
+                "path",
+                "is required",
+            ));
         }
         Ok(FileSink {
             name: config.name.clone().unwrap_or_else(|| "file".to_string()),

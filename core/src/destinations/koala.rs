@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
-use super::{envelope_with, event_too_large, json_array, missing_id, Destination, Encoded, Group, Limits, Peers, Request};
+use super::{
+    bytes_with_envelope, envelope_with, event_too_large, json_array, missing_id, Destination,
+    Encoded, Group, Limits, Peers, Request,
+};
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
@@ -53,7 +56,10 @@ impl Koala {
             config.allow_insecure_http,
         )?;
         let key = secret(KIND, "public_key", &config.public_key)?;
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(ConfigError::new(
                 "config.koala.public_key",
                 KIND,
@@ -69,7 +75,12 @@ impl Koala {
 
     fn profile_id<'m>(&self, message: &'m Message) -> Result<&'m str, ValidationError> {
         let id = message.visitor_id().ok_or_else(|| {
-            missing_id(self, "profile_id", "anonymous_id", "Koala needs the visitor's profile_id (the ko_id cookie); pass it as anonymous_id")
+            missing_id(
+                self,
+                "profile_id",
+                "anonymous_id",
+                "Koala needs the visitor's profile_id (the ko_id cookie); pass it as anonymous_id",
+            )
         })?;
         if !is_uuid(id) {
             return Err(ValidationError::new(
@@ -93,7 +104,14 @@ impl Koala {
                     "must be an email address",
                 ))
             }
-            None => return Err(missing_id(self, "email", "traits.email", "Koala identifies visitors by email; set traits.email")),
+            None => {
+                return Err(missing_id(
+                    self,
+                    "email",
+                    "traits.email",
+                    "Koala identifies visitors by email; set traits.email",
+                ))
+            }
         };
         let mut envelope = Map::new();
         envelope.insert("profile_id".into(), Value::String(profile_id.into()));
@@ -135,13 +153,22 @@ impl Destination for Koala {
         }
     }
 
-    fn encode(&self, message: &Message, _peers: &Peers) -> Result<Option<Encoded>, ValidationError> {
+    fn encode(
+        &self,
+        message: &Message,
+        _peers: &Peers,
+    ) -> Result<Option<Encoded>, ValidationError> {
         if !matches!(message.kind, Kind::Track | Kind::Identify) {
             return Ok(None);
         }
         let profile_id = self.profile_id(message)?;
         if message.kind == Kind::Identify {
-            return self.identify(message, profile_id).map(Some);
+            let encoded = self.identify(message, profile_id)?;
+            let bytes = bytes_with_envelope(&encoded);
+            if bytes > MAX_EVENT_BYTES {
+                return Err(event_too_large(self, bytes));
+            }
+            return Ok(Some(encoded));
         }
         let body = serde_json::to_string(&WireEvent {
             message_id: &message.message_id,

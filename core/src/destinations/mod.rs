@@ -149,8 +149,7 @@ pub trait Destination: Send + Sync + fmt::Debug {
     /// Validates `message` against this collector's rules and encodes it. `Ok(None)` means
     /// this collector has no form for this kind of call (Web Analyzer has no identify) and
     /// the message simply does not go here.
-    fn encode(&self, message: &Message, peers: &Peers)
-        -> Result<Option<Encoded>, ValidationError>;
+    fn encode(&self, message: &Message, peers: &Peers) -> Result<Option<Encoded>, ValidationError>;
     /// The request carrying `events` (each an [`Encoded::body`] of `group`), stamped `sent_at`.
     fn request(&self, group: &Group, events: &[&str], sent_at: Timestamp) -> Request;
     /// What the collector's answer means for the batch.
@@ -194,6 +193,15 @@ pub fn event_too_large(dest: &dyn Destination, bytes: usize) -> ValidationError 
     )
 }
 
+/// Bytes one event takes in a request of its own: its body plus its group's envelope (the
+/// visitor context Silktide and Tracardi send once per request, Koala's identify). Checked
+/// against `max_event_bytes`, so an accepted event always fits in a request, however large
+/// its user agent or context.
+pub fn bytes_with_envelope(encoded: &Encoded) -> usize {
+    let envelope = serde_json::to_string(&encoded.group.envelope).map_or(0, |s| s.len());
+    encoded.body.len() + envelope
+}
+
 /// Gzips a request body (Segment-spec collectors accept `Content-Encoding: gzip`).
 pub fn gzip(body: &[u8]) -> Vec<u8> {
     use std::io::Write;
@@ -224,7 +232,12 @@ pub fn envelope_with(envelope: &Map<String, Value>, key: &str, raw_json: &str) -
 }
 
 /// The rule error for a message without the id a collector needs to place it.
-pub fn missing_id(dest: &dyn Destination, wire_field: &str, field: &str, message: &str) -> ValidationError {
+pub fn missing_id(
+    dest: &dyn Destination,
+    wire_field: &str,
+    field: &str,
+    message: &str,
+) -> ValidationError {
     ValidationError::new(
         format!("{}.{wire_field}.required", dest.kind()),
         dest.name(),

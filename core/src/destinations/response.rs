@@ -113,15 +113,33 @@ mod tests {
 
     #[test]
     fn statuses_map_to_the_documented_actions() {
-        assert!(matches!(default_verdict(&response(200, "{}")), Verdict::Delivered { .. }));
+        assert!(matches!(
+            default_verdict(&response(200, "{}")),
+            Verdict::Delivered { .. }
+        ));
         for s in [408, 500, 502, 503, 504] {
-            assert!(matches!(default_verdict(&response(s, "")), Verdict::Retry { .. }), "{s}");
+            assert!(
+                matches!(default_verdict(&response(s, "")), Verdict::Retry { .. }),
+                "{s}"
+            );
         }
-        assert!(matches!(default_verdict(&response(429, "")), Verdict::RateLimited { .. }));
-        assert!(matches!(default_verdict(&response(400, "")), Verdict::BadRequest { .. }));
-        assert!(matches!(default_verdict(&response(413, "")), Verdict::TooLarge { .. }));
+        assert!(matches!(
+            default_verdict(&response(429, "")),
+            Verdict::RateLimited { .. }
+        ));
+        assert!(matches!(
+            default_verdict(&response(400, "")),
+            Verdict::BadRequest { .. }
+        ));
+        assert!(matches!(
+            default_verdict(&response(413, "")),
+            Verdict::TooLarge { .. }
+        ));
         for s in [401, 402, 403, 404, 501] {
-            assert!(matches!(default_verdict(&response(s, "")), Verdict::Rejected { .. }), "{s}");
+            assert!(
+                matches!(default_verdict(&response(s, "")), Verdict::Rejected { .. }),
+                "{s}"
+            );
         }
     }
 
@@ -136,8 +154,14 @@ mod tests {
         assert_eq!(parse_retry_after("30"), Some(Duration::from_secs(30)));
         let in_10s = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(10));
         let d = parse_retry_after(&in_10s).unwrap();
-        assert!(d <= Duration::from_secs(10) && d >= Duration::from_secs(8), "{d:?}");
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert!(
+            d <= Duration::from_secs(10) && d >= Duration::from_secs(8),
+            "{d:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -9,7 +9,10 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{envelope_with, event_too_large, gzip, json_array, missing_id, Destination, Encoded, Group, Limits, Peers, Request};
+use super::{
+    envelope_with, event_too_large, gzip, json_array, missing_id, Destination, Encoded, Group,
+    Limits, Peers, Request,
+};
 use crate::error::{mask_secret, ValidationError};
 use crate::message::{Context, Kind, Message};
 use crate::time::Timestamp;
@@ -159,7 +162,11 @@ impl Destination for SegmentSpec {
         }
     }
 
-    fn encode(&self, message: &Message, _peers: &Peers) -> Result<Option<Encoded>, ValidationError> {
+    fn encode(
+        &self,
+        message: &Message,
+        _peers: &Peers,
+    ) -> Result<Option<Encoded>, ValidationError> {
         if matches!(message.kind, Kind::Page | Kind::Group) && !self.page_and_group {
             return Ok(None);
         }
@@ -182,10 +189,22 @@ impl Destination for SegmentSpec {
             message_id: &message.message_id,
             user_id: message.user_id.as_deref(),
             anonymous_id: message.anonymous_id.as_deref(),
-            previous_id: message.previous_id.as_deref().filter(|_| message.kind == Kind::Alias),
-            group_id: message.group_id.as_deref().filter(|_| message.kind == Kind::Group),
-            event: message.event.as_deref().filter(|_| message.kind == Kind::Track),
-            name: message.event.as_deref().filter(|_| message.kind == Kind::Page),
+            previous_id: message
+                .previous_id
+                .as_deref()
+                .filter(|_| message.kind == Kind::Alias),
+            group_id: message
+                .group_id
+                .as_deref()
+                .filter(|_| message.kind == Kind::Group),
+            event: message
+                .event
+                .as_deref()
+                .filter(|_| message.kind == Kind::Track),
+            name: message
+                .event
+                .as_deref()
+                .filter(|_| message.kind == Kind::Page),
             traits,
             properties,
             context: wire_context(&message.context),

@@ -13,7 +13,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient};
-use super::{envelope_with, event_too_large, json_array, missing_id, Destination, Encoded, Group, Limits, Peers, Request};
+use super::{
+    bytes_with_envelope, envelope_with, event_too_large, json_array, missing_id, Destination,
+    Encoded, Group, Limits, Peers, Request,
+};
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
@@ -53,19 +56,31 @@ impl Silktide {
                 "config.silktide.property_key",
                 KIND,
                 "property_key",
-                format!("must be {PROPERTY_KEY_CHARS} letters and digits (window.stConfig.propertyKey)"),
+                format!(
+                    "must be {PROPERTY_KEY_CHARS} letters and digits (window.stConfig.propertyKey)"
+                ),
             ));
         }
         Ok(Silktide {
             name: config.name.clone().unwrap_or_else(|| KIND.to_string()),
             property_key: key.to_string(),
-            url: base_url(KIND, "endpoint_url", &config.endpoint_url, config.allow_insecure_http)?,
+            url: base_url(
+                KIND,
+                "endpoint_url",
+                &config.endpoint_url,
+                config.allow_insecure_http,
+            )?,
         })
     }
 
     fn visitor(&self, message: &Message) -> Result<(String, String), ValidationError> {
         let ip = message.context.ip.as_deref().ok_or_else(|| {
-            missing_id(self, "ip", "context.ip", "Silktide needs the visitor's IP address (context.ip)")
+            missing_id(
+                self,
+                "ip",
+                "context.ip",
+                "Silktide needs the visitor's IP address (context.ip)",
+            )
         })?;
         let ip: IpAddr = ip.trim().parse().map_err(|_| {
             ValidationError::new(
@@ -76,7 +91,12 @@ impl Silktide {
             )
         })?;
         let agent = message.context.user_agent.as_deref().ok_or_else(|| {
-            missing_id(self, "user_agent", "context.user_agent", "Silktide needs the visitor's User-Agent (context.user_agent)")
+            missing_id(
+                self,
+                "user_agent",
+                "context.user_agent",
+                "Silktide needs the visitor's User-Agent (context.user_agent)",
+            )
         })?;
         Ok((ip.to_string(), agent.to_string()))
     }
@@ -99,7 +119,11 @@ impl Destination for Silktide {
         }
     }
 
-    fn encode(&self, message: &Message, _peers: &Peers) -> Result<Option<Encoded>, ValidationError> {
+    fn encode(
+        &self,
+        message: &Message,
+        _peers: &Peers,
+    ) -> Result<Option<Encoded>, ValidationError> {
         if message.kind != Kind::Track {
             return Ok(None);
         }
@@ -113,17 +137,20 @@ impl Destination for Silktide {
             ));
         }
         let mut event = Map::with_capacity(message.properties.len() + 1);
-        event.insert("event".into(), Value::String(message.event.clone().unwrap_or_default()));
+        event.insert(
+            "event".into(),
+            Value::String(message.event.clone().unwrap_or_default()),
+        );
         for (key, value) in &message.properties {
             event.insert(key.clone(), value.clone());
         }
         let body = serde_json::to_string(&event).unwrap_or_default();
-        if body.len() > MAX_EVENT_BYTES {
-            return Err(event_too_large(self, body.len()));
-        }
         let ctx = &message.context;
         let mut envelope = Map::new();
-        envelope.insert("propertyKey".into(), Value::String(self.property_key.clone()));
+        envelope.insert(
+            "propertyKey".into(),
+            Value::String(self.property_key.clone()),
+        );
         if let Some(url) = &ctx.url {
             envelope.insert("url".into(), Value::String(url.clone()));
         }
@@ -137,10 +164,15 @@ impl Destination for Silktide {
             ctx.url.as_deref().unwrap_or(""),
             ctx.view_width.map(|w| w.to_string()).unwrap_or_default()
         );
-        Ok(Some(Encoded {
+        let encoded = Encoded {
             group: Arc::new(Group { key, envelope }),
             body,
-        }))
+        };
+        let bytes = bytes_with_envelope(&encoded);
+        if bytes > MAX_EVENT_BYTES {
+            return Err(event_too_large(self, bytes));
+        }
+        Ok(Some(encoded))
     }
 
     fn request(&self, group: &Group, events: &[&str], _sent_at: Timestamp) -> Request {

@@ -15,7 +15,10 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::response::default_verdict;
-use super::{envelope_with, event_too_large, json_array, Destination, Encoded, Group, Limits, Peers, Request, Response, Verdict};
+use super::{
+    bytes_with_envelope, envelope_with, event_too_large, json_array, Destination, Encoded, Group,
+    Limits, Peers, Request, Response, Verdict,
+};
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{new_message_id, Kind, Message};
 use crate::time::Timestamp;
@@ -67,7 +70,12 @@ impl Tracardi {
     pub fn new(config: &Config) -> Result<Tracardi, ConfigError> {
         Ok(Tracardi {
             name: config.name.clone().unwrap_or_else(|| KIND.to_string()),
-            base: base_url(KIND, "base_url", &config.base_url, config.allow_insecure_http)?,
+            base: base_url(
+                KIND,
+                "base_url",
+                &config.base_url,
+                config.allow_insecure_http,
+            )?,
             source_id: secret(KIND, "source_id", &config.source_id)?,
             profile_less: config.profile_less,
             collect: config.collect,
@@ -128,7 +136,10 @@ impl Tracardi {
         let mut envelope = Map::new();
         envelope.insert("type".into(), Value::String(event.clone()));
         Encoded {
-            group: Arc::new(Group { key: event, envelope }),
+            group: Arc::new(Group {
+                key: event,
+                envelope,
+            }),
             body: serde_json::to_string(&message.properties).unwrap_or_default(),
         }
     }
@@ -138,7 +149,11 @@ impl Tracardi {
         let mut envelope = Map::new();
         envelope.insert("source".into(), id_object(&self.source_id));
         envelope.insert("session".into(), id_object(&session));
-        let profile = if self.profile_less { None } else { message.visitor_id() };
+        let profile = if self.profile_less {
+            None
+        } else {
+            message.visitor_id()
+        };
         if let Some(profile) = profile {
             envelope.insert("profile".into(), id_object(profile));
         }
@@ -151,13 +166,22 @@ impl Tracardi {
             envelope.insert("options".into(), Value::Object(options.clone()));
         }
         let mut event = Map::new();
-        event.insert("type".into(), Value::String(message.event.clone().unwrap_or_default()));
+        event.insert(
+            "type".into(),
+            Value::String(message.event.clone().unwrap_or_default()),
+        );
         if !message.properties.is_empty() {
-            event.insert("properties".into(), Value::Object(message.properties.clone()));
+            event.insert(
+                "properties".into(),
+                Value::Object(message.properties.clone()),
+            );
         }
         Encoded {
             group: Arc::new(Group {
-                key: format!("{session}\u{1f}{}\u{1f}{context_key}", profile.unwrap_or("")),
+                key: format!(
+                    "{session}\u{1f}{}\u{1f}{context_key}",
+                    profile.unwrap_or("")
+                ),
                 envelope,
             }),
             body: serde_json::to_string(&event).unwrap_or_default(),
@@ -213,7 +237,11 @@ impl Destination for Tracardi {
         }
     }
 
-    fn encode(&self, message: &Message, _peers: &Peers) -> Result<Option<Encoded>, ValidationError> {
+    fn encode(
+        &self,
+        message: &Message,
+        _peers: &Peers,
+    ) -> Result<Option<Encoded>, ValidationError> {
         if message.kind != Kind::Track {
             return Ok(None);
         }
@@ -222,15 +250,20 @@ impl Destination for Tracardi {
         } else {
             self.encode_track(message)
         };
-        if encoded.body.len() > MAX_EVENT_BYTES {
-            return Err(event_too_large(self, encoded.body.len()));
+        let bytes = bytes_with_envelope(&encoded);
+        if bytes > MAX_EVENT_BYTES {
+            return Err(event_too_large(self, bytes));
         }
         Ok(Some(encoded))
     }
 
     fn request(&self, group: &Group, events: &[&str], _sent_at: Timestamp) -> Request {
         let (url, body) = if self.collect {
-            let event_type = group.envelope.get("type").and_then(Value::as_str).unwrap_or("");
+            let event_type = group
+                .envelope
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let url = format!(
                 "{}/collect/{}/{}",
                 self.base,
@@ -245,7 +278,10 @@ impl Destination for Tracardi {
                     envelope.insert("profile".into(), id_object(&profile));
                 }
             }
-            (self.track_url(), envelope_with(&envelope, "events", &json_array(events)))
+            (
+                self.track_url(),
+                envelope_with(&envelope, "events", &json_array(events)),
+            )
         };
         Request {
             method: "POST",
@@ -266,6 +302,8 @@ impl Destination for Tracardi {
         if let (Some(profile), Some(session)) = (&profile, session_of(group)) {
             self.remember(session, profile);
         }
-        Verdict::Delivered { profile_id: profile }
+        Verdict::Delivered {
+            profile_id: profile,
+        }
     }
 }

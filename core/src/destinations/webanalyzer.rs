@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
-use super::{event_too_large, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit, Request};
+use super::{
+    event_too_large, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit, Request,
+};
 use crate::error::{mask_secret, ConfigError, ValidationError};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
@@ -95,14 +97,22 @@ impl WebAnalyzer {
         })
     }
 
-    fn error(&self, rule: &str, field: impl Into<String>, message: String) -> ValidationError {
-        let field = field.into();
-        let wire = if field.starts_with("properties") { "payload" } else { field.as_str() };
-        let wire = wire.split('.').next().unwrap_or("payload").to_string();
+    /// `wire` names the Web Analyzer field in the code (`webanalyzer.payload.too_many_keys`);
+    /// `field` is the path in the neutral message, as for every other destination.
+    fn error(
+        &self,
+        wire: &str,
+        rule: &str,
+        field: impl Into<String>,
+        message: String,
+    ) -> ValidationError {
         ValidationError::new(format!("{KIND}.{wire}.{rule}"), &self.name, field, message)
     }
 
-    fn payload(&self, properties: &Map<String, Value>) -> Result<Map<String, Value>, ValidationError> {
+    fn payload(
+        &self,
+        properties: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ValidationError> {
         let mut payload = Map::new();
         for (key, value) in properties {
             if value.is_null() {
@@ -110,26 +120,37 @@ impl WebAnalyzer {
             }
             let text = scalar_to_string(value).ok_or_else(|| {
                 self.error(
+                    "payload",
                     "not_flat",
                     format!("properties.{key}"),
-                    format!("is {}; Web Analyzer payloads are flat (strings, numbers, booleans)", crate::value::type_name(value)),
+                    format!(
+                        "is {}; Web Analyzer payloads are flat (strings, numbers, booleans)",
+                        crate::value::type_name(value)
+                    ),
                 )
             })?;
             let chars = text.chars().count();
             if chars > MAX_VALUE_CHARS {
                 return Err(self.error(
+                    "payload",
                     "value_too_long",
                     format!("properties.{key}"),
-                    format!("is {chars} characters; Web Analyzer accepts at most {MAX_VALUE_CHARS}"),
+                    format!(
+                        "is {chars} characters; Web Analyzer accepts at most {MAX_VALUE_CHARS}"
+                    ),
                 ));
             }
             payload.insert(key.clone(), Value::String(text));
         }
         if payload.len() > MAX_PAYLOAD_KEYS {
             return Err(self.error(
+                "payload",
                 "too_many_keys",
                 "properties",
-                format!("has {} keys; Web Analyzer accepts at most {MAX_PAYLOAD_KEYS}", payload.len()),
+                format!(
+                    "has {} keys; Web Analyzer accepts at most {MAX_PAYLOAD_KEYS}",
+                    payload.len()
+                ),
             ));
         }
         Ok(payload)
@@ -173,7 +194,11 @@ impl Destination for WebAnalyzer {
         })
     }
 
-    fn encode(&self, message: &Message, _peers: &Peers) -> Result<Option<Encoded>, ValidationError> {
+    fn encode(
+        &self,
+        message: &Message,
+        _peers: &Peers,
+    ) -> Result<Option<Encoded>, ValidationError> {
         if message.kind != Kind::Track {
             return Ok(None);
         }
@@ -181,16 +206,18 @@ impl Destination for WebAnalyzer {
         let chars = name.chars().count();
         if chars > MAX_NAME_CHARS {
             return Err(self.error(
-                "too_long",
                 "name",
+                "too_long",
+                "event",
                 format!("is {chars} characters; Web Analyzer accepts at most {MAX_NAME_CHARS}"),
             ));
         }
         if let Some(visitor) = message.visitor_id() {
             if !is_uuid(visitor) {
                 return Err(self.error(
-                    "invalid_uuid",
                     "visitor_id",
+                    "invalid_uuid",
+                    "anonymous_id",
                     format!("{visitor:?} is not a UUID; use the ot_vid value from the client-side tracker"),
                 ));
             }

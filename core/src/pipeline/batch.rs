@@ -83,7 +83,9 @@ pub struct Batcher {
 
 impl Batcher {
     pub fn new(limits: Limits, flush_at: Option<usize>, interval: Duration) -> Batcher {
-        let max_events = flush_at.unwrap_or(limits.max_events).clamp(1, limits.max_events);
+        let max_events = flush_at
+            .unwrap_or(limits.max_events)
+            .clamp(1, limits.max_events);
         Batcher {
             max_events,
             max_bytes: limits.max_request_bytes,
@@ -105,14 +107,16 @@ impl Batcher {
         let mut sealed = Vec::new();
         let key = item.group.key.clone();
         if let Some(open) = self.open.get(&key) {
-            let bytes = open.envelope + open.batch.bytes + item.body.len() + open.batch.items.len() + 1;
+            let bytes =
+                open.envelope + open.batch.bytes + item.body.len() + open.batch.items.len() + 1;
             if bytes > self.max_bytes {
                 sealed.extend(self.seal(&key));
             }
         }
         let open = self.open.entry(key.clone()).or_insert_with(|| {
             self.opened.push_back((now, key.clone()));
-            let envelope = serde_json::to_string(&item.group.envelope).map_or(2, |s| s.len()) + ENVELOPE_SLACK;
+            let envelope =
+                serde_json::to_string(&item.group.envelope).map_or(2, |s| s.len()) + ENVELOPE_SLACK;
             Open {
                 batch: Batch::new(item.group.clone()),
                 opened: now,
@@ -187,10 +191,17 @@ mod tests {
     }
 
     fn group(key: &str) -> Arc<Group> {
-        Arc::new(Group { key: key.into(), envelope: Map::new() })
+        Arc::new(Group {
+            key: key.into(),
+            envelope: Map::new(),
+        })
     }
 
-    const LIMITS: Limits = Limits { max_events: 3, max_request_bytes: 1_000, max_event_bytes: 500 };
+    const LIMITS: Limits = Limits {
+        max_events: 3,
+        max_request_bytes: 1_000,
+        max_event_bytes: 500,
+    };
 
     #[test]
     fn seals_at_the_event_count() {

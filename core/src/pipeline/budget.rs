@@ -64,7 +64,10 @@ impl Budget {
             }
             // Short waits: a release between our check and the wait is never missed for long.
             let wait = (deadline - now).min(Duration::from_millis(20));
-            guard = room.wait_timeout(guard, wait).unwrap_or_else(|p| p.into_inner()).0;
+            guard = room
+                .wait_timeout(guard, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -113,6 +116,9 @@ mod tests {
         assert!(b.reserve_blocking(5, 1, Duration::from_secs(5)));
         freer.join().unwrap();
         assert!(!b.reserve_blocking(6, 1, Duration::from_millis(30)));
-        assert!(!b.reserve_blocking(11, 1, Duration::from_secs(5)), "never fits");
+        assert!(
+            !b.reserve_blocking(11, 1, Duration::from_secs(5)),
+            "never fits"
+        );
     }
 }

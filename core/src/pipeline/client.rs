@@ -59,7 +59,10 @@ impl Client {
                 "config.client.duplicate_name",
                 pair[0],
                 "name",
-                format!("two destinations are named {:?}; give each a distinct name", pair[0]),
+                format!(
+                    "two destinations are named {:?}; give each a distinct name",
+                    pair[0]
+                ),
             ));
         }
         Ok(Client {
@@ -112,7 +115,11 @@ impl Client {
             return self.rejected(&engine, message_id, errors);
         }
         for error in &errors {
-            if let Some(i) = engine.destinations.iter().position(|d| d.name() == error.destination) {
+            if let Some(i) = engine
+                .destinations
+                .iter()
+                .position(|d| d.name() == error.destination)
+            {
                 Counters::add(&engine.counters[i].rejected, 1);
             }
         }
@@ -132,7 +139,11 @@ impl Client {
         let bytes: usize = encoded.iter().map(|(_, e)| e.body.len()).sum();
         let reserved = match self.config.overflow {
             Overflow::DropNewest => engine.budget.try_reserve(bytes, encoded.len()),
-            Overflow::Block(timeout) => engine.budget.reserve_blocking(bytes, encoded.len(), timeout),
+            Overflow::Block(timeout) => {
+                engine
+                    .budget
+                    .reserve_blocking(bytes, encoded.len(), timeout)
+            }
         };
         if !reserved {
             return Ok(self.dropped(&engine, message_id, &encoded));
@@ -175,7 +186,12 @@ impl Client {
         Ok(Outcome::Rejected { message_id, errors })
     }
 
-    fn dropped(&self, engine: &Engine, message_id: String, encoded: &[(usize, Encoded)]) -> Outcome {
+    fn dropped(
+        &self,
+        engine: &Engine,
+        message_id: String,
+        encoded: &[(usize, Encoded)],
+    ) -> Outcome {
         if let Some(store) = &engine.dedupe {
             store.forget(&message_id);
         }
@@ -183,7 +199,7 @@ impl Client {
             Counters::add(&engine.counters[*index].dropped, 1);
         }
         let n = Engine::count(&engine.dropped);
-        if n == 1 || n % DROP_LOG_EVERY == 0 {
+        if n == 1 || n.is_multiple_of(DROP_LOG_EVERY) {
             let (bytes, events) = engine.budget.used();
             log::warn!(
                 target: "tracklane",
@@ -197,14 +213,23 @@ impl Client {
     /// `timeout`; whatever is left is reported as pending (and keeps being delivered).
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let engine = self.engine();
-        let names = engine.destinations.iter().map(|d| d.name().to_string()).collect();
+        let names = engine
+            .destinations
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect();
         let progress = Arc::new(FlushProgress::new(names));
         for (index, lane) in engine.lanes.iter().enumerate() {
             if lane.send(Command::Flush(progress.clone())).is_err() {
                 progress.register(index, 0);
             }
         }
+        let started = std::time::Instant::now();
         let mut report = progress.wait(timeout);
+        // Callbacks for what this flush covered have run by the time it returns.
+        if let Some(hooks) = &engine.hooks {
+            hooks.drain(timeout.saturating_sub(started.elapsed()));
+        }
         report.rejected = Engine::get(&engine.rejected);
         report.duplicates = Engine::get(&engine.duplicates);
         report.dropped = Engine::get(&engine.dropped);
@@ -253,7 +278,11 @@ impl Client {
 
     /// Names of the configured destinations, in order.
     pub fn destination_names(&self) -> Vec<String> {
-        self.engine().destinations.iter().map(|d| d.name().to_string()).collect()
+        self.engine()
+            .destinations
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect()
     }
 }
 

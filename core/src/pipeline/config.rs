@@ -165,7 +165,8 @@ impl ClientConfig {
             }
         }
         let mut config = ClientConfig::default();
-        let env_value = |option: &str| env.get(&format!("TRACKLANE_{}", option.to_ascii_uppercase()));
+        let env_value =
+            |option: &str| env.get(&format!("TRACKLANE_{}", option.to_ascii_uppercase()));
         let mut take = |option: &str| -> Option<Value> {
             options
                 .remove(option)
@@ -226,7 +227,9 @@ impl ClientConfig {
             config.strict = flag("strict", &v)?;
         }
         if let Some(v) = take("dead_letter_path") {
-            let path = v.as_str().ok_or_else(|| invalid("dead_letter_path", "must be a path"))?;
+            let path = v
+                .as_str()
+                .ok_or_else(|| invalid("dead_letter_path", "must be a path"))?;
             config.dead_letter_path = Some(PathBuf::from(path));
         }
         if let Some(v) = take("rate_limits") {
@@ -271,17 +274,37 @@ fn flag(field: &str, value: &Value) -> Result<bool, ConfigError> {
 
 fn rate_limits(value: &Value) -> Result<HashMap<String, RateLimit>, ConfigError> {
     let Value::Object(map) = value else {
-        return Err(invalid("rate_limits", "must map destination names to {requests, per_ms}"));
+        return Err(invalid(
+            "rate_limits",
+            "must map destination names to {requests, per_ms}",
+        ));
     };
     let mut out = HashMap::new();
     for (name, limit) in map {
-        let requests = limit.get("requests").map(|v| count("rate_limits.requests", v)).transpose()?;
-        let per = limit.get("per_ms").map(|v| millis("rate_limits.per_ms", v)).transpose()?;
+        let requests = limit
+            .get("requests")
+            .map(|v| count("rate_limits.requests", v))
+            .transpose()?;
+        let per = limit
+            .get("per_ms")
+            .map(|v| millis("rate_limits.per_ms", v))
+            .transpose()?;
         match (requests, per) {
             (Some(requests), Some(per)) if requests > 0 && !per.is_zero() => {
-                out.insert(name.clone(), RateLimit { requests: requests as u32, per });
+                out.insert(
+                    name.clone(),
+                    RateLimit {
+                        requests: requests as u32,
+                        per,
+                    },
+                );
             }
-            _ => return Err(invalid("rate_limits", "each entry needs requests > 0 and per_ms > 0")),
+            _ => {
+                return Err(invalid(
+                    "rate_limits",
+                    "each entry needs requests > 0 and per_ms > 0",
+                ))
+            }
         }
     }
     Ok(out)

@@ -82,7 +82,11 @@ impl DedupeStore for MemoryDedupe {
                 shard.expiry.remove(&old);
             }
         }
-        if shard.expiry.get(&hash).is_some_and(|&expires| expires > now) {
+        if shard
+            .expiry
+            .get(&hash)
+            .is_some_and(|&expires| expires > now)
+        {
             return false;
         }
         let expires = now + self.window_ms;
@@ -115,7 +119,10 @@ mod tests {
         let t = Timestamp(1_000_000);
         assert!(store.first_sighting("evt_1", t));
         assert!(!store.first_sighting("evt_1", Timestamp(t.0 + 59_000)));
-        assert!(store.first_sighting("evt_1", Timestamp(t.0 + 61_000)), "window passed");
+        assert!(
+            store.first_sighting("evt_1", Timestamp(t.0 + 61_000)),
+            "window passed"
+        );
     }
 
     #[test]
@@ -132,9 +139,19 @@ mod tests {
         for i in 0..10_000 {
             assert!(store.first_sighting(&format!("id-{i}"), Timestamp(i)));
         }
-        let held: usize = store.shards.iter().map(|s| s.lock().unwrap().expiry.len()).sum();
+        let held: usize = store
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().expiry.len())
+            .sum();
         assert!(held <= 16 * 10, "{held}");
-        assert!(!store.first_sighting("id-9999", Timestamp(10_000)), "newest kept");
-        assert!(store.first_sighting("id-0", Timestamp(10_000)), "oldest evicted");
+        assert!(
+            !store.first_sighting("id-9999", Timestamp(10_000)),
+            "newest kept"
+        );
+        assert!(
+            store.first_sighting("id-0", Timestamp(10_000)),
+            "oldest evicted"
+        );
     }
 }

@@ -32,6 +32,7 @@ pub struct Engine {
     pub dedupe: Option<Arc<dyn DedupeStore>>,
     pub counters: Vec<Arc<Counters>>,
     pub totals: Arc<Counters>,
+    pub hooks: Option<Dispatcher>,
     pub calls: AtomicU64,
     pub duplicates: AtomicU64,
     pub rejected: AtomicU64,
@@ -93,7 +94,10 @@ impl Engine {
             (false, _) => None,
             (true, Some(store)) => Some(store),
             (true, None) => Some(config.dedupe_store.clone().unwrap_or_else(|| {
-                Arc::new(MemoryDedupe::new(config.dedupe_window, config.dedupe_max_ids))
+                Arc::new(MemoryDedupe::new(
+                    config.dedupe_window,
+                    config.dedupe_max_ids,
+                ))
             })),
         };
         Ok(Engine {
@@ -105,6 +109,7 @@ impl Engine {
             dedupe,
             counters,
             totals,
+            hooks,
             calls: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),

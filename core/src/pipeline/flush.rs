@@ -34,7 +34,10 @@ impl FlushProgress {
                 outstanding: 0,
                 destinations: destinations
                     .into_iter()
-                    .map(|name| DestinationReport { name, ..Default::default() })
+                    .map(|name| DestinationReport {
+                        name,
+                        ..Default::default()
+                    })
                     .collect(),
                 failures: Vec::new(),
             }),
@@ -92,7 +95,11 @@ impl FlushProgress {
             if now >= deadline {
                 break;
             }
-            s = self.done.wait_timeout(s, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            s = self
+                .done
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         let timed_out = !Self::finished(&s);
         DeliveryReport {

@@ -22,6 +22,8 @@ pub trait Hooks: Send + Sync {
 enum Call {
     Error(Vec<FailedEvent>),
     Delivery(Delivery),
+    /// Answered once every call queued before it has run (flush waits on it).
+    Marker(std::sync::mpsc::Sender<()>),
 }
 
 /// The sending side of the dispatcher thread. Dropping every clone ends the thread.
@@ -37,10 +39,15 @@ impl Dispatcher {
             .name("tracklane-hooks".into())
             .spawn(move || {
                 for call in rx {
+                    if let Call::Marker(done) = call {
+                        let _ = done.send(());
+                        continue;
+                    }
                     let hooks = hooks.clone();
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &call {
                         Call::Error(failures) => hooks.on_error(failures),
                         Call::Delivery(delivery) => hooks.on_delivery(delivery),
+                        Call::Marker(_) => {}
                     }));
                     if result.is_err() {
                         log::error!(target: "tracklane", "a tracklane hook panicked; delivery goes on");
@@ -59,5 +66,11 @@ impl Dispatcher {
 
     pub fn delivery(&self, delivery: Delivery) {
         let _ = self.tx.send(Call::Delivery(delivery));
+    }
+
+    /// Waits (up to `timeout`) until every hook call queued so far has run.
+    pub fn drain(&self, timeout: std::time::Duration) -> bool {
+        let (done, wait) = std::sync::mpsc::channel();
+        self.tx.send(Call::Marker(done)).is_ok() && wait.recv_timeout(timeout).is_ok()
     }
 }

@@ -171,8 +171,9 @@ impl Lane {
         let sealed = self.batcher.seal_due(now);
         self.ready.extend(sealed);
         if self.retrying.iter().any(|(due, _)| *due <= now) {
-            let (due, waiting): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.retrying).into_iter().partition(|(d, _)| *d <= now);
+            let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retrying)
+                .into_iter()
+                .partition(|(d, _)| *d <= now);
             self.retrying = waiting;
             for (_, batch) in due.into_iter().rev() {
                 self.ready.push_front(batch);
@@ -189,7 +190,9 @@ impl Lane {
             if self.pacer.as_ref().is_some_and(|p| p.ready_at() > now) {
                 return;
             }
-            let Some(batch) = self.ready.pop_front() else { return };
+            let Some(batch) = self.ready.pop_front() else {
+                return;
+            };
             if let Some(pacer) = &mut self.pacer {
                 pacer.sent(now);
             }
@@ -230,10 +233,8 @@ impl Lane {
             Verdict::RateLimited { after } => {
                 self.rate_limit_streak += 1;
                 Counters::add(&self.cx.counters.rate_limited, 1);
-                let since = *batch.failing_since.get_or_insert(now);
-                if now.duration_since(since) >= self.cx.retry.max_duration {
-                    return self.fail(batch, "HTTP 429: still rate limited at the retry deadline".into(), attempt.status);
-                }
+                // A 429 spends no retry budget: the collector is healthy and told us when to
+                // come back. The memory budget bounds what can pile up meanwhile.
                 let pause = rate_limit_pause(&self.cx.retry, after, self.rate_limit_streak - 1);
                 let until = now + pause;
                 self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
@@ -288,8 +289,6 @@ impl Lane {
                 body: item.body.clone(),
             })
             .collect();
-        let index = self.cx.index;
-        self.settle(&batch, |progress, i| progress.failed(index, &failures[i]));
         if let Some(path) = self.cx.dead_letter.clone() {
             let lines: String = failures
                 .iter()
@@ -297,9 +296,13 @@ impl Lane {
                 .collect();
             tokio::task::spawn_blocking(move || dead_letter(&path, lines.as_bytes()));
         }
+        // Hooks are queued before the flush barrier counts down, so a flush that returns has
+        // seen its callbacks run.
         if let Some(hooks) = &self.cx.hooks {
-            hooks.error(failures);
+            hooks.error(failures.clone());
         }
+        let index = self.cx.index;
+        self.settle(&batch, |progress, i| progress.failed(index, &failures[i]));
     }
 
     /// Releases the batch's budget and counts it down on every flush barrier it falls under.

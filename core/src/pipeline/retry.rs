@@ -15,7 +15,11 @@ pub fn backoff(policy: &RetryPolicy, attempt: u32, floor: Option<Duration>) -> D
 }
 
 /// A 429's pause: the collector's Retry-After clamped to 1–300 s, or backoff without it.
-pub fn rate_limit_pause(policy: &RetryPolicy, retry_after: Option<Duration>, streak: u32) -> Duration {
+pub fn rate_limit_pause(
+    policy: &RetryPolicy,
+    retry_after: Option<Duration>,
+    streak: u32,
+) -> Duration {
     match retry_after {
         Some(after) => after.clamp(MIN_RATE_LIMIT_PAUSE, MAX_RATE_LIMIT_PAUSE),
         None => backoff(policy, streak, Some(MIN_RATE_LIMIT_PAUSE)).min(MAX_RATE_LIMIT_PAUSE),
@@ -77,14 +81,26 @@ mod tests {
     #[test]
     fn rate_limit_pause_is_clamped() {
         let p = RetryPolicy::default();
-        assert_eq!(rate_limit_pause(&p, Some(Duration::from_secs(3600)), 0), Duration::from_secs(300));
-        assert_eq!(rate_limit_pause(&p, Some(Duration::ZERO), 0), Duration::from_secs(1));
-        assert_eq!(rate_limit_pause(&p, Some(Duration::from_secs(30)), 0), Duration::from_secs(30));
+        assert_eq!(
+            rate_limit_pause(&p, Some(Duration::from_secs(3600)), 0),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            rate_limit_pause(&p, Some(Duration::ZERO), 0),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            rate_limit_pause(&p, Some(Duration::from_secs(30)), 0),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
     fn pacer_spaces_requests_evenly() {
-        let mut pacer = Pacer::new(RateLimit { requests: 60, per: Duration::from_secs(60) });
+        let mut pacer = Pacer::new(RateLimit {
+            requests: 60,
+            per: Duration::from_secs(60),
+        });
         let start = Instant::now();
         pacer.sent(start);
         assert_eq!(pacer.ready_at(), start + Duration::from_secs(1));

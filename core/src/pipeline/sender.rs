@@ -51,7 +51,10 @@ pub async fn send(http: &reqwest::Client, dest: &Arc<dyn Destination>, batch: &B
         Transport::File(path) => {
             let body = request.body;
             let written = tokio::task::spawn_blocking(move || append(&path, &body)).await;
-            return local_attempt(written.unwrap_or_else(|e| Err(std::io::Error::other(e))), bytes_sent);
+            return local_attempt(
+                written.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                bytes_sent,
+            );
         }
         Transport::Stdout => {
             let written = std::io::stdout().lock().write_all(&request.body);
@@ -125,7 +128,10 @@ fn network_reason(e: reqwest::Error) -> String {
 }
 
 fn append(path: &std::path::Path, body: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     file.write_all(body)?;
     file.flush()
 }

@@ -20,12 +20,18 @@ pub fn collector() -> RunningCollector {
 pub fn destination(c: &RunningCollector, kind: &str) -> Value {
     let url = c.url();
     match kind {
-        "webanalyzer" => json!({"type": kind, "api_key": WA_KEY, "website_id": 1, "base_url": format!("{url}/api/v1")}),
+        "webanalyzer" => {
+            json!({"type": kind, "api_key": WA_KEY, "website_id": 1, "base_url": format!("{url}/api/v1")})
+        }
         "koala" => json!({"type": kind, "public_key": "test-koala-key", "base_url": url}),
-        "silktide" => json!({"type": kind, "property_key": "8bce2be8c07a84a70e7104634b42878b", "endpoint_url": format!("{url}/v1/events")}),
+        "silktide" => {
+            json!({"type": kind, "property_key": "8bce2be8c07a84a70e7104634b42878b", "endpoint_url": format!("{url}/v1/events")})
+        }
         "tracardi" => json!({"type": kind, "source_id": "source-id", "base_url": url}),
         "dreamdata" => json!({"type": kind, "api_key": "test-dd-key", "base_url": url}),
-        "segment" => json!({"type": kind, "write_key": "test-segment-key", "base_url": format!("{url}/segment")}),
+        "segment" => {
+            json!({"type": kind, "write_key": "test-segment-key", "base_url": format!("{url}/segment")})
+        }
         other => panic!("unknown kind {other}"),
     }
 }

@@ -1,0 +1,28 @@
+# tracklane: `make demo` runs the tour, `make test` runs every test. Both work from a fresh
+# clone: they install what they need (Python venv, npm packages) under the project folder.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+COLLECTOR_BIN := $(CURDIR)/target/debug/tracklane-collector
+export TRACKLANE_COLLECTOR_BIN := $(COLLECTOR_BIN)
+
+.PHONY: test lint test-rust collector demo clean
+
+test: lint test-rust test-python test-node
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+collector:
+	$(CARGO) build -p tracklane-collector
+
+include mk/python.mk
+include mk/node.mk
+
+clean:
+	rm -rf target .venv node_modules
