@@ -1,1 +1,90 @@
-fn main() {}
+//! `enqueue` with 3-key properties (the time a caller spends in track), and each
+//! destination's encoder. Run: `cargo bench -p tracklane-core --bench track`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::json;
+use tracklane_core::pipeline::report::Outcome;
+use tracklane_core::{Client, ClientConfig, DestinationConfig, Message};
+
+const VISITOR: &str = "550e8400-e29b-41d4-a716-446655440000";
+
+fn message() -> Message {
+    let mut m = Message::track("purchase");
+    m.anonymous_id = Some(VISITOR.into());
+    m.properties.insert("order_id".into(), json!("ORD-1234"));
+    m.properties.insert("amount".into(), json!("49.99"));
+    m.properties.insert("currency".into(), json!("USD"));
+    m.context.ip = Some("84.14.132.114".into());
+    m.context.user_agent = Some("Mozilla/5.0".into());
+    m
+}
+
+fn destination(kind: &str) -> DestinationConfig {
+    // A closed port: the bench measures the caller's side; nothing needs to arrive.
+    let base = "http://127.0.0.1:9";
+    let config = match kind {
+        "webanalyzer" => json!({"type": kind, "api_key": "k", "website_id": 1, "base_url": base}),
+        "koala" => json!({"type": kind, "public_key": "k", "base_url": base}),
+        "silktide" => {
+            json!({"type": kind, "property_key": "8bce2be8c07a84a70e7104634b42878b", "endpoint_url": base})
+        }
+        "tracardi" => json!({"type": kind, "source_id": "s", "base_url": base}),
+        "dreamdata" => json!({"type": kind, "api_key": "k", "base_url": base}),
+        "segment" => json!({"type": kind, "write_key": "k", "base_url": base}),
+        _ => json!({"type": "stdout"}),
+    };
+    DestinationConfig::from_json_with_env(config, &Default::default()).unwrap()
+}
+
+fn enqueue(c: &mut Criterion) {
+    let mut config = ClientConfig::new(vec![destination("segment")]);
+    // Room for every iteration criterion runs, so the bench measures queueing, not drops.
+    config.max_queue_events = usize::MAX / 2;
+    config.max_queue_bytes = usize::MAX / 2;
+    config.flush_interval = Duration::from_secs(3600);
+    config.dedupe = true;
+    let client = Client::new(config).unwrap();
+    let template = message();
+    c.bench_function("enqueue/segment (3-key properties)", |b| {
+        b.iter_batched(
+            || {
+                let mut m = template.clone();
+                m.message_id = tracklane_core::message::new_message_id();
+                m
+            },
+            |m| {
+                let outcome = client.enqueue(m).unwrap();
+                assert!(matches!(outcome, Outcome::Queued { .. }));
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
+fn encoders(c: &mut Criterion) {
+    let m = message();
+    for kind in [
+        "webanalyzer",
+        "koala",
+        "silktide",
+        "tracardi",
+        "dreamdata",
+        "segment",
+        "stdout",
+    ] {
+        let dest = destination(kind).build().unwrap();
+        c.bench_function(&format!("encode/{kind}"), |b| {
+            b.iter(|| black_box(dest.encode(black_box(&m), &[]).unwrap()))
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = enqueue, encoders
+}
+criterion_main!(benches);

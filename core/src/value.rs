@@ -81,6 +81,15 @@ fn nested_depth(value: &Value, depth: usize) -> usize {
 }
 
 /// Canonical 8-4-4-4-12 hexadecimal UUID text (any version).
+/// At most 64 characters of a caller's value, for quoting it in an error message: a field that
+/// should hold a UUID or an address can hold a megabyte, and errors end up in logs.
+pub fn preview(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 pub fn is_uuid(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() == 36

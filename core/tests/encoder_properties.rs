@@ -21,6 +21,9 @@ use tracklane_core::{
 
 /// Bytes `pipeline/batch.rs` keeps free around the events for what `request()` adds.
 const ENVELOPE_SLACK: usize = 128;
+/// An error may quote a validated id (at most 255 characters), never a whole payload: errors
+/// end up in logs, reports and exceptions.
+const MAX_ERROR_MESSAGE_BYTES: usize = 2_048;
 /// Cases per destination: enough to reach every branch, few enough to run in seconds.
 const CASES: u32 = 256;
 
@@ -63,7 +66,7 @@ const HTTP_KINDS: [&str; 7] = [
 // ------------------------------------------------------------------ strategies
 
 /// Names, values and keys: plain, arbitrary unicode (control characters included), empty,
-/// blank, and long (past every per-field limit some of the time).
+/// blank, and long (past the name, id and Web Analyzer value limits some of the time).
 fn text() -> BoxedStrategy<String> {
     prop_oneof![
         4 => "[a-zA-Z0-9_ .-]{1,24}",
@@ -72,7 +75,17 @@ fn text() -> BoxedStrategy<String> {
         1 => vec(prop::sample::select(vec!['\0', '\t', '\n', '\r', '\u{1f}', '\u{7f}', '\u{85}', ' ']), 1..6)
             .prop_map(|c| c.into_iter().collect()),
         1 => (1usize..600, any::<char>()).prop_map(|(n, c)| c.to_string().repeat(n)),
-        1 => (30_000usize..80_000).prop_map(|n| "é".repeat(n / 2)),
+    ]
+    .boxed()
+}
+
+/// Text that is sometimes very long: 16 to 300 KB, around every destination's per-event
+/// limit. Used in a few places only, so a case stays cheap.
+fn maybe_huge_text() -> BoxedStrategy<String> {
+    prop_oneof![
+        12 => text(),
+        1 => (16_000usize..300_000, prop::sample::select(vec!["x", "é", "😀", "\u{1}"]))
+            .prop_map(|(bytes, unit)| unit.repeat(bytes / unit.len())),
     ]
     .boxed()
 }
@@ -81,10 +94,11 @@ fn text() -> BoxedStrategy<String> {
 /// `cookieless`, UUID look-alikes, arbitrary text and ids over the length limit.
 fn id() -> BoxedStrategy<String> {
     prop_oneof![
-        4 => any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()),
+        8 => any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()),
+        2 => "[a-zA-Z0-9_-]{1,24}",
         1 => Just("cookieless".to_string()),
         1 => "[0-9a-fA-FgG-]{30,40}",
-        2 => text(),
+        1 => text(),
         1 => (250usize..260).prop_map(|n| "i".repeat(n)),
     ]
     .boxed()
@@ -119,13 +133,25 @@ fn json_value() -> BoxedStrategy<Value> {
         }
         value
     });
-    prop_oneof![4 => tree, 1 => chain].boxed()
+    prop_oneof![10 => tree, 1 => chain].boxed()
 }
 
+/// Properties and traits: empty, flat (what Web Analyzer takes), or up to 13 arbitrary
+/// members plus one member whose value may be huge.
 fn object() -> BoxedStrategy<Map<String, Value>> {
+    let scalar = prop_oneof![
+        4 => text().prop_map(Value::String),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => any::<bool>().prop_map(Value::Bool),
+    ];
     prop_oneof![
         1 => Just(Map::new()),
-        4 => vec((text(), json_value()), 0..14).prop_map(|pairs| pairs.into_iter().collect()),
+        2 => vec(("[a-z_]{1,12}", scalar), 0..12).prop_map(|pairs| pairs.into_iter().collect()),
+        4 => (vec((text(), json_value()), 0..13), text(), maybe_huge_text()).prop_map(|(pairs, key, value)| {
+            let mut map: Map<String, Value> = pairs.into_iter().collect();
+            map.insert(key, Value::String(value));
+            map
+        }),
     ]
     .boxed()
 }
@@ -142,12 +168,13 @@ fn ip() -> BoxedStrategy<Value> {
 
 /// A context object as callers write it, wrong types included.
 fn context() -> BoxedStrategy<Map<String, Value>> {
-    let string_or_junk = || prop_oneof![6 => text().prop_map(Value::String), 1 => leaf()];
+    let string_or_junk =
+        |text: BoxedStrategy<String>| prop_oneof![6 => text.prop_map(Value::String), 1 => leaf()];
     (
         proptest::option::weighted(0.8, ip()),
-        proptest::option::weighted(0.8, string_or_junk()),
-        proptest::option::weighted(0.5, string_or_junk()),
-        proptest::option::weighted(0.3, string_or_junk()),
+        proptest::option::weighted(0.8, string_or_junk(maybe_huge_text())),
+        proptest::option::weighted(0.5, string_or_junk(maybe_huge_text())),
+        proptest::option::weighted(0.3, string_or_junk(text())),
         proptest::option::weighted(
             0.4,
             prop_oneof![
@@ -213,7 +240,10 @@ fn message() -> BoxedStrategy<Result<Message, ValidationError>> {
     (
         (
             kind(),
-            proptest::option::weighted(0.9, text()),
+            proptest::option::weighted(
+                0.9,
+                prop_oneof![3 => "[a-zA-Z][a-zA-Z0-9_ ]{0,30}", 1 => text()],
+            ),
             object(),
             object(),
         ),
@@ -325,7 +355,7 @@ fn assert_clean_error(
     }
     prop_assert!(!error.field.is_empty());
     prop_assert!(
-        error.message.len() <= 1_024,
+        error.message.len() <= MAX_ERROR_MESSAGE_BYTES,
         "error message of {} bytes",
         error.message.len()
     );
@@ -564,7 +594,7 @@ fn megabyte_strings_get_clean_errors_from_every_destination() {
             match outcome {
                 Err(_) => problems.push(format!("{describe}: panicked")),
                 Ok(Err(error)) => {
-                    if error.message.len() > 1_024
+                    if error.message.len() > MAX_ERROR_MESSAGE_BYTES
                         || error.code.is_empty()
                         || error.field.is_empty()
                     {
@@ -608,4 +638,38 @@ fn silktide_never_puts_two_visitor_contexts_in_one_request() {
     let second = encode("a", "b\u{1f}1.1.1.1\u{1f}c");
     assert_ne!(first.group.envelope, second.group.envelope);
     assert_ne!(first.group.key, second.group.key);
+}
+
+#[test]
+fn generated_messages_reach_every_encoder() {
+    // The properties above say nothing if almost every generated message is refused before
+    // encoding: check that a fair share of them is accepted by each destination.
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = message();
+    let samples: Vec<Message> = (0..400)
+        .filter_map(|_| strategy.new_tree(&mut runner).ok()?.current().ok())
+        .map(|mut m| {
+            m.normalize();
+            m
+        })
+        .filter(|m| m.validate().is_ok())
+        .collect();
+    for kind in HTTP_KINDS.iter().chain(&["file", "stdout"]) {
+        let dest = destination(kind);
+        let accepted = samples
+            .iter()
+            .filter(|m| matches!(dest.encode(m, &[]), Ok(Some(_))))
+            .count();
+        assert!(
+            accepted * 10 >= samples.len(),
+            "{kind} accepted only {accepted} of {} valid generated messages",
+            samples.len()
+        );
+        eprintln!(
+            "{kind}: {accepted} of {} valid messages accepted",
+            samples.len()
+        );
+    }
 }

@@ -18,7 +18,7 @@ use super::{
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
-use crate::value::is_uuid;
+use crate::value::{is_uuid, preview};
 
 pub const KIND: &str = "koala";
 pub const DEFAULT_BASE_URL: &str = "https://api.getkoala.com";
@@ -87,7 +87,10 @@ impl Koala {
                 "koala.profile_id.invalid_uuid",
                 &self.name,
                 "anonymous_id",
-                format!("{id:?} is not a UUID; Koala profile ids are UUID v4"),
+                format!(
+                    "{:?} is not a UUID; Koala profile ids are UUID v4",
+                    preview(id)
+                ),
             ));
         }
         Ok(id)

@@ -14,12 +14,13 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient};
 use super::{
-    bytes_with_envelope, envelope_with, event_too_large, json_array, missing_id, Destination,
-    Encoded, Group, Limits, Peers, Request,
+    envelope_with, event_too_large, json_array, missing_id, Destination, Encoded, Group, Limits,
+    Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
+use crate::value::preview;
 
 pub const KIND: &str = "silktide";
 /// "a 32-character string of numbers and letters".
@@ -87,7 +88,7 @@ impl Silktide {
                 "silktide.ip.invalid",
                 &self.name,
                 "context.ip",
-                format!("{ip:?} is not an IPv4 or IPv6 address"),
+                format!("{:?} is not an IPv4 or IPv6 address", preview(ip)),
             )
         })?;
         let agent = message.context.user_agent.as_deref().ok_or_else(|| {
@@ -154,25 +155,24 @@ impl Destination for Silktide {
         if let Some(url) = &ctx.url {
             envelope.insert("url".into(), Value::String(url.clone()));
         }
-        envelope.insert("ip".into(), Value::String(ip.clone()));
+        envelope.insert("ip".into(), Value::String(ip));
         if let Some(width) = ctx.view_width {
             envelope.insert("viewWidth".into(), Value::from(width));
         }
-        envelope.insert("userAgent".into(), Value::String(agent.clone()));
-        let key = format!(
-            "{}\u{1f}{ip}\u{1f}{agent}\u{1f}{}",
-            ctx.url.as_deref().unwrap_or(""),
-            ctx.view_width.map(|w| w.to_string()).unwrap_or_default()
-        );
-        let encoded = Encoded {
-            group: Arc::new(Group { key, envelope }),
-            body,
-        };
-        let bytes = bytes_with_envelope(&encoded);
+        envelope.insert("userAgent".into(), Value::String(agent));
+        // The serialized envelope is the group key: JSON escaping keeps two visitor contexts
+        // apart whatever their url or user agent contain (a joined key with a separator did not).
+        let key = serde_json::to_string(&envelope).unwrap_or_default();
+        // The context travels with the event, so it counts towards the event's bytes: an
+        // accepted event always fits in a request of its own.
+        let bytes = body.len() + key.len();
         if bytes > MAX_EVENT_BYTES {
             return Err(event_too_large(self, bytes));
         }
-        Ok(Some(encoded))
+        Ok(Some(Encoded {
+            group: Arc::new(Group { key, envelope }),
+            body,
+        }))
     }
 
     fn request(&self, group: &Group, events: &[&str], _sent_at: Timestamp) -> Request {

@@ -19,7 +19,7 @@ use super::{
 use crate::error::{mask_secret, ConfigError, ValidationError};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
-use crate::value::{is_uuid, scalar_to_string};
+use crate::value::{is_uuid, preview, scalar_to_string};
 
 pub const KIND: &str = "webanalyzer";
 /// The documented production endpoint.
@@ -218,7 +218,10 @@ impl Destination for WebAnalyzer {
                     "visitor_id",
                     "invalid_uuid",
                     "anonymous_id",
-                    format!("{visitor:?} is not a UUID; use the ot_vid value from the client-side tracker"),
+                    format!(
+                        "{:?} is not a UUID; use the ot_vid value from the client-side tracker",
+                        preview(visitor)
+                    ),
                 ));
             }
         }

@@ -151,16 +151,12 @@ impl Client {
         let mut destinations = Vec::with_capacity(encoded.len());
         for (index, e) in encoded {
             Counters::add(&engine.counters[index].queued, 1);
-            let size = e.body.len();
-            let item = Item {
+            engine.inboxes[index].push(Item {
                 seq: 0,
                 message_id: message_id.clone(),
                 body: e.body,
                 group: e.group,
-            };
-            if engine.lanes[index].send(Command::Event(item)).is_err() {
-                engine.budget.release(size, 1);
-            }
+            });
             destinations.push(engine.destinations[index].name().to_string());
         }
         Ok(Outcome::Queued {

@@ -15,6 +15,7 @@ use super::budget::Budget;
 use super::config::ClientConfig;
 use super::dedupe::{DedupeStore, MemoryDedupe};
 use super::hooks::Dispatcher;
+use super::inbox::Inbox;
 use super::lane::{Command, Lane, LaneContext};
 use super::report::Counters;
 use super::runtime;
@@ -27,7 +28,10 @@ pub struct Engine {
     pub destinations: Vec<Arc<dyn Destination>>,
     /// Indexes of destinations that record other destinations' encodings (file, stdout).
     pub local_sinks: Vec<usize>,
+    /// Control channel of each lane (flush, abandon).
     pub lanes: Vec<UnboundedSender<Command>>,
+    /// Where `enqueue` leaves each lane's events.
+    pub inboxes: Vec<Arc<Inbox>>,
     pub budget: Arc<Budget>,
     pub dedupe: Option<Arc<dyn DedupeStore>>,
     pub counters: Vec<Arc<Counters>>,
@@ -57,31 +61,37 @@ impl Engine {
         let hooks = config.hooks.clone().map(Dispatcher::start);
         let totals = Arc::new(Counters::default());
         let mut lanes = Vec::with_capacity(destinations.len());
+        let mut inboxes = Vec::with_capacity(destinations.len());
         let mut counters = Vec::with_capacity(destinations.len());
         for (index, destination) in destinations.iter().enumerate() {
             let (tx, rx) = unbounded_channel();
             let lane_counters = Arc::new(Counters::default());
-            let lane = Lane::new(LaneContext {
-                index,
-                destination: destination.clone(),
-                http: http.clone(),
-                budget: budget.clone(),
-                counters: lane_counters.clone(),
-                totals: totals.clone(),
-                hooks: hooks.clone(),
-                retry: config.retry,
-                max_in_flight: config.max_in_flight.max(1),
-                flush_at: config.flush_at,
-                flush_interval: config.flush_interval,
-                rate_limit: config
-                    .rate_limits
-                    .get(destination.name())
-                    .copied()
-                    .or_else(|| destination.rate_limit()),
-                dead_letter: config.dead_letter_path.clone(),
-            });
+            let inbox = Arc::new(Inbox::default());
+            let lane = Lane::new(
+                LaneContext {
+                    index,
+                    destination: destination.clone(),
+                    http: http.clone(),
+                    budget: budget.clone(),
+                    counters: lane_counters.clone(),
+                    totals: totals.clone(),
+                    hooks: hooks.clone(),
+                    retry: config.retry,
+                    max_in_flight: config.max_in_flight.max(1),
+                    flush_at: config.flush_at,
+                    flush_interval: config.flush_interval,
+                    rate_limit: config
+                        .rate_limits
+                        .get(destination.name())
+                        .copied()
+                        .or_else(|| destination.rate_limit()),
+                    dead_letter: config.dead_letter_path.clone(),
+                },
+                inbox.clone(),
+            );
             handle.spawn(lane.run(rx));
             lanes.push(tx);
+            inboxes.push(inbox);
             counters.push(lane_counters);
         }
         let local_sinks = destinations
@@ -105,6 +115,7 @@ impl Engine {
             destinations,
             local_sinks,
             lanes,
+            inboxes,
             budget,
             dedupe,
             counters,

@@ -16,19 +16,20 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 
-use super::batch::{Batch, Batcher, Item};
+use super::batch::{Batch, Batcher};
 use super::budget::Budget;
 use super::config::RetryPolicy;
 use super::flush::FlushProgress;
 use super::hooks::Dispatcher;
+use super::inbox::{Inbox, LINGER};
 use super::report::{Counters, Delivery, FailedEvent};
 use super::retry::{backoff, rate_limit_pause, Pacer};
 use super::sender::{send, Attempt};
 use crate::destinations::{Destination, RateLimit, Verdict};
 
-/// Messages into a lane, in order.
+/// Control messages into a lane (events arrive through its [`Inbox`]). A lane drains its
+/// inbox before acting on a command, so a flush covers every event pushed before it.
 pub enum Command {
-    Event(Item),
     Flush(Arc<FlushProgress>),
     /// Give up on everything not yet sent (close after its deadline); in-flight requests
     /// finish and are reported.
@@ -70,10 +71,13 @@ pub struct Lane {
     outstanding: u64,
     barriers: Vec<Barrier>,
     abandoned: bool,
+    inbox: Arc<Inbox>,
+    /// Set when the inbox woke us: drain it then.
+    drain_at: Option<Instant>,
 }
 
 impl Lane {
-    pub fn new(cx: LaneContext) -> Lane {
+    pub fn new(cx: LaneContext, inbox: Arc<Inbox>) -> Lane {
         Lane {
             batcher: Batcher::new(cx.destination.limits(), cx.flush_at, cx.flush_interval),
             pacer: cx.rate_limit.map(Pacer::new),
@@ -87,12 +91,15 @@ impl Lane {
             outstanding: 0,
             barriers: Vec::new(),
             abandoned: false,
+            inbox,
+            drain_at: None,
         }
     }
 
     /// Runs until the client is gone (or abandoned it) and every event is settled.
     pub async fn run(mut self, mut rx: UnboundedReceiver<Command>) {
         let mut open = true;
+        let inbox = self.inbox.clone();
         loop {
             self.dispatch(Instant::now());
             if !open && self.outstanding == 0 && self.in_flight.is_empty() {
@@ -102,22 +109,20 @@ impl Lane {
             tokio::select! {
                 command = rx.recv(), if open => match command {
                     Some(command) => {
+                        self.drain_inbox();
                         self.handle(command);
-                        // Take what else is waiting without another trip through select.
-                        for _ in 0..1024 {
-                            match rx.try_recv() {
-                                Ok(command) => self.handle(command),
-                                Err(_) => break,
-                            }
-                        }
                     }
                     None => {
                         // The client is gone: deliver what is left, then stop.
                         open = false;
+                        self.drain_inbox();
                         let sealed = self.batcher.seal_all();
                         self.ready.extend(sealed);
                     }
                 },
+                _ = inbox.notify.notified(), if open && self.drain_at.is_none() => {
+                    self.drain_at = Some(Instant::now() + LINGER);
+                }
                 Some(joined) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     if let Ok((batch, attempt)) = joined {
                         self.settle_attempt(batch, attempt);
@@ -128,15 +133,20 @@ impl Lane {
         }
     }
 
+    fn drain_inbox(&mut self) {
+        self.drain_at = None;
+        let now = Instant::now();
+        for mut item in self.inbox.take() {
+            self.next_seq += 1;
+            item.seq = self.next_seq;
+            self.outstanding += 1;
+            let sealed = self.batcher.add(item, now);
+            self.ready.extend(sealed);
+        }
+    }
+
     fn handle(&mut self, command: Command) {
         match command {
-            Command::Event(mut item) => {
-                self.next_seq += 1;
-                item.seq = self.next_seq;
-                self.outstanding += 1;
-                let sealed = self.batcher.add(item, Instant::now());
-                self.ready.extend(sealed);
-            }
             Command::Flush(progress) => {
                 let sealed = self.batcher.seal_all();
                 self.ready.extend(sealed);
@@ -154,6 +164,9 @@ impl Lane {
 
     fn next_wake(&mut self) -> Option<Instant> {
         let mut wake = self.batcher.next_due();
+        if let Some(drain_at) = self.drain_at {
+            wake = Some(wake.map_or(drain_at, |w| w.min(drain_at)));
+        }
         let mut consider = |t: Option<Instant>| {
             if let Some(t) = t {
                 wake = Some(wake.map_or(t, |w| w.min(t)));
@@ -168,6 +181,9 @@ impl Lane {
     }
 
     fn on_timer(&mut self, now: Instant) {
+        if self.drain_at.is_some_and(|t| t <= now) {
+            self.drain_inbox();
+        }
         let sealed = self.batcher.seal_due(now);
         self.ready.extend(sealed);
         if self.retrying.iter().any(|(due, _)| *due <= now) {
