@@ -1,4 +1,27 @@
-# Python package targets (filled in by the Python package issue).
-.PHONY: test-python
-test-python:
-	@echo "python package: not built yet"
+# Python package: `make test-python` builds and installs the package into .venv (a real
+# `pip install .`, not `maturin develop`), then runs stubtest, ruff and pytest against the
+# local collector. Repeated runs skip the dependency install (stamp file) and let pip/cargo
+# rebuild only what changed.
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+VENV_PY := $(VENV)/bin/python
+PY_TEST_REQS := bindings-python/requirements-test.txt
+PY_DEPS_STAMP := $(VENV)/.tracklane-test-deps
+
+.PHONY: test-python python-install
+
+$(VENV_PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_DEPS_STAMP): $(PY_TEST_REQS) | $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet -r $(PY_TEST_REQS)
+	touch $@
+
+python-install: $(PY_DEPS_STAMP)
+	$(VENV_PY) -m pip install --quiet --force-reinstall --no-deps .
+
+test-python: collector python-install
+	$(VENV_PY) -m mypy.stubtest tracklane._native
+	$(VENV_PY) -m ruff check bindings-python bench
+	$(VENV_PY) -m pytest -q bindings-python/tests

@@ -1,4 +1,54 @@
-//! The python binding. It converts types and maps errors; all tracking logic lives in
-//! `tracklane-core`. Filled in by the python package issue.
+//! The Python binding (`tracklane._native`). It converts Python values to the core's JSON
+//! and messages, maps core errors onto the `tracklane` exception hierarchy and runs Python
+//! callbacks from the core's hook thread. It must never grow tracking logic: retry,
+//! batching, validation and dedupe all live in `tracklane-core`.
 
-pub use tracklane_core::VERSION;
+mod client;
+mod config;
+mod convert;
+mod errors;
+mod hooks;
+
+use pyo3::prelude::*;
+
+/// Called by `os.register_at_fork(after_in_child=...)`, on the thread that forked: bumps
+/// the core's fork generation (the child's next call rebuilds runtime and engine) and
+/// reseeds this thread's RNG. Message ids are UUID v4 drawn from uuid's thread-local
+/// `rand` generator, whose state the child inherits: without the reseed the child and the
+/// parent (and every sibling) draw the same ids after the fork, and collectors that dedupe
+/// by message id drop the copies.
+#[pyfunction]
+fn _after_fork_in_child() {
+    tracklane_core::pipeline::runtime::note_fork_in_child();
+    if let Err(e) = rand::rng().reseed() {
+        log::error!(target: "tracklane", "cannot reseed message ids after fork: {e}");
+    }
+}
+
+/// Called by the `atexit` handler once every live client is closed: from then on no
+/// background thread attaches to the interpreter (a thread that tries to take the GIL while
+/// Python finalizes hangs or crashes).
+#[pyfunction]
+fn _python_exiting() {
+    hooks::set_python_exiting();
+}
+
+/// Re-reads the effective level of `logging.getLogger("tracklane")` so the Rust side skips
+/// records Python would discard (a record costs a GIL round trip).
+#[pyfunction]
+fn _sync_log_level(py: Python<'_>) -> PyResult<()> {
+    hooks::sync_log_level(py)
+}
+
+#[pymodule(gil_used = true)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", tracklane_core::VERSION)?;
+    m.add("MAX_DEPTH", tracklane_core::value::MAX_DEPTH)?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<client::TrackResult>()?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(_python_exiting, m)?)?;
+    m.add_function(wrap_pyfunction!(_sync_log_level, m)?)?;
+    hooks::install_logger();
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! `tracklane._native.Client`: the core client behind a frozen pyclass (so concurrent calls
+//! from several Python threads never collide on a borrow flag), and `TrackResult`, the
+//! immutable outcome of one call.
+//!
+//! Conversion of Python values needs the GIL; `enqueue` (which may wait under
+//! `overflow="block"`), `flush` and `close` run with the GIL released.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+use tracklane_core::{Context, Kind, Message, Outcome, ValidationError};
+
+use crate::config;
+use crate::convert::{self, ConvertError};
+use crate::errors;
+
+#[pyclass(frozen, subclass, weakref, module = "tracklane._native")]
+pub struct Client {
+    inner: Arc<tracklane_core::Client>,
+    strict: bool,
+}
+
+/// Optional parts of a call, as Python passed them.
+#[derive(Default)]
+struct Parts<'a, 'py> {
+    properties: Option<&'a Bound<'py, PyAny>>,
+    traits: Option<&'a Bound<'py, PyAny>>,
+    user_id: Option<&'a Bound<'py, PyAny>>,
+    anonymous_id: Option<&'a Bound<'py, PyAny>>,
+    previous_id: Option<&'a Bound<'py, PyAny>>,
+    group_id: Option<&'a Bound<'py, PyAny>>,
+    session_id: Option<&'a Bound<'py, PyAny>>,
+    context: Option<&'a Bound<'py, PyAny>>,
+    timestamp: Option<&'a Bound<'py, PyAny>>,
+    message_id: Option<&'a Bound<'py, PyAny>>,
+}
+
+fn present<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    obj.filter(|o| !o.is_none())
+}
+
+impl Client {
+    /// Fills `message` from `parts`. `Ok(Err(rule))` is a rule broken by a value
+    /// (NaN, too deep, bad timestamp); `Err` is a wrong type.
+    fn fill(message: &mut Message, parts: &Parts<'_, '_>) -> PyResult<Result<(), ValidationError>> {
+        let rule = |r: Result<(), ConvertError>| -> PyResult<Result<(), ValidationError>> {
+            match r {
+                Ok(()) => Ok(Ok(())),
+                Err(ConvertError::Type(e)) => Err(e),
+                Err(ConvertError::Rule(v)) => Ok(Err(v)),
+            }
+        };
+        message.user_id = convert::id(parts.user_id, "user_id")?;
+        message.anonymous_id = convert::id(parts.anonymous_id, "anonymous_id")?;
+        message.previous_id =
+            convert::id(parts.previous_id, "previous_id")?.or(message.previous_id.take());
+        message.group_id = convert::id(parts.group_id, "group_id")?;
+        message.session_id = convert::id(parts.session_id, "session_id")?;
+        if let Some(id) = convert::id(parts.message_id, "message_id")? {
+            message.message_id = id;
+        }
+        let mut broken = Ok(());
+        if let Some(p) = present(parts.properties) {
+            match convert::map(p, "properties") {
+                Ok(m) => message.properties = m,
+                Err(e) => broken = broken.and(rule(Err(e))?),
+            }
+        }
+        if let Some(t) = present(parts.traits) {
+            match convert::map(t, "traits") {
+                Ok(m) => message.traits = m,
+                Err(e) => broken = broken.and(rule(Err(e))?),
+            }
+        }
+        if let Some(c) = present(parts.context) {
+            match convert::map(c, "context") {
+                Ok(m) => match Context::from_json(m) {
+                    Ok(ctx) => message.context = ctx,
+                    Err(v) => broken = broken.and(Err(v)),
+                },
+                Err(e) => broken = broken.and(rule(Err(e))?),
+            }
+        }
+        if let Some(ts) = present(parts.timestamp) {
+            match convert::timestamp(ts) {
+                Ok(t) => message.timestamp = t,
+                Err(e) => broken = broken.and(rule(Err(e))?),
+            }
+        }
+        Ok(broken)
+    }
+
+    fn send(
+        &self,
+        py: Python<'_>,
+        mut message: Message,
+        parts: Parts<'_, '_>,
+    ) -> PyResult<TrackResult> {
+        if let Err(rule) = Self::fill(&mut message, &parts)? {
+            return self.reject(py, message.message_id, rule);
+        }
+        let inner = &self.inner;
+        match py.detach(|| inner.enqueue(message)) {
+            Ok(outcome) => Ok(TrackResult::from(outcome)),
+            Err(e) => Err(errors::from_core(py, &e)),
+        }
+    }
+
+    /// A value the binding could not convert: reported like a core rejection.
+    fn reject(
+        &self,
+        py: Python<'_>,
+        message_id: String,
+        error: ValidationError,
+    ) -> PyResult<TrackResult> {
+        if self.inner.is_closed() {
+            return Err(errors::closed(py));
+        }
+        if self.strict {
+            return Err(errors::validation(py, &error));
+        }
+        log::warn!(target: "tracklane", "event {message_id} rejected: {error}");
+        Ok(TrackResult::from(Outcome::Rejected {
+            message_id,
+            errors: vec![error],
+        }))
+    }
+}
+
+fn timeout(seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| PyValueError::new_err("timeout must be a non-negative number of seconds"))
+}
+
+fn event_name(event: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    match event.cast::<PyString>() {
+        Ok(s) => Ok(s.to_str()?.to_owned()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{what}: {} is not a str",
+            event.get_type().name()?
+        ))),
+    }
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (options, on_error=None, on_delivery=None))]
+    fn new(
+        py: Python<'_>,
+        options: &Bound<'_, PyDict>,
+        on_error: Option<Py<PyAny>>,
+        on_delivery: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        crate::hooks::sync_log_level(py)?;
+        let config = config::client_config(py, options, on_error, on_delivery)?;
+        let strict = config.strict;
+        let inner = tracklane_core::Client::new(config).map_err(|e| errors::config(py, &e))?;
+        Ok(Client {
+            inner: Arc::new(inner),
+            strict,
+        })
+    }
+
+    #[pyo3(signature = (event, properties=None, *, user_id=None, anonymous_id=None, context=None, timestamp=None, message_id=None, session_id=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn track(
+        &self,
+        py: Python<'_>,
+        event: &Bound<'_, PyAny>,
+        properties: Option<&Bound<'_, PyAny>>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        anonymous_id: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+        message_id: Option<&Bound<'_, PyAny>>,
+        session_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TrackResult> {
+        let message = Message::track(event_name(event, "event")?);
+        let parts = Parts {
+            properties,
+            user_id,
+            anonymous_id,
+            context,
+            timestamp,
+            message_id,
+            session_id,
+            ..Parts::default()
+        };
+        self.send(py, message, parts)
+    }
+
+    #[pyo3(signature = (user_id=None, traits=None, *, anonymous_id=None, context=None, timestamp=None, message_id=None, session_id=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn identify(
+        &self,
+        py: Python<'_>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        traits: Option<&Bound<'_, PyAny>>,
+        anonymous_id: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+        message_id: Option<&Bound<'_, PyAny>>,
+        session_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TrackResult> {
+        let parts = Parts {
+            traits,
+            user_id,
+            anonymous_id,
+            context,
+            timestamp,
+            message_id,
+            session_id,
+            ..Parts::default()
+        };
+        self.send(py, Message::new(Kind::Identify), parts)
+    }
+
+    #[pyo3(signature = (previous_id, user_id, *, context=None, timestamp=None, message_id=None))]
+    fn alias(
+        &self,
+        py: Python<'_>,
+        previous_id: &Bound<'_, PyAny>,
+        user_id: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+        message_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TrackResult> {
+        let parts = Parts {
+            previous_id: Some(previous_id),
+            user_id: Some(user_id),
+            context,
+            timestamp,
+            message_id,
+            ..Parts::default()
+        };
+        self.send(py, Message::new(Kind::Alias), parts)
+    }
+
+    #[pyo3(signature = (name=None, properties=None, *, user_id=None, anonymous_id=None, context=None, timestamp=None, message_id=None, session_id=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn page(
+        &self,
+        py: Python<'_>,
+        name: Option<&Bound<'_, PyAny>>,
+        properties: Option<&Bound<'_, PyAny>>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        anonymous_id: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+        message_id: Option<&Bound<'_, PyAny>>,
+        session_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TrackResult> {
+        let mut message = Message::new(Kind::Page);
+        if let Some(n) = present(name) {
+            message.event = Some(event_name(n, "name")?);
+        }
+        let parts = Parts {
+            properties,
+            user_id,
+            anonymous_id,
+            context,
+            timestamp,
+            message_id,
+            session_id,
+            ..Parts::default()
+        };
+        self.send(py, message, parts)
+    }
+
+    #[pyo3(signature = (group_id, traits=None, *, user_id=None, anonymous_id=None, context=None, timestamp=None, message_id=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn group(
+        &self,
+        py: Python<'_>,
+        group_id: &Bound<'_, PyAny>,
+        traits: Option<&Bound<'_, PyAny>>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        anonymous_id: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+        message_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TrackResult> {
+        let parts = Parts {
+            traits,
+            group_id: Some(group_id),
+            user_id,
+            anonymous_id,
+            context,
+            timestamp,
+            message_id,
+            ..Parts::default()
+        };
+        self.send(py, Message::new(Kind::Group), parts)
+    }
+
+    /// Waits (GIL released) until everything queued so far is delivered or failed, or until
+    /// `timeout` seconds; returns the delivery report as a dict.
+    #[pyo3(signature = (timeout=10.0))]
+    fn flush<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+        let deadline = self::timeout(timeout)?;
+        let inner = &self.inner;
+        let report = py.detach(|| inner.flush(deadline));
+        convert::serialize(py, &report)
+    }
+
+    #[pyo3(signature = (timeout=10.0))]
+    fn close<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+        let deadline = self::timeout(timeout)?;
+        let inner = &self.inner;
+        let report = py.detach(|| inner.close(deadline));
+        convert::serialize(py, &report)
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::serialize(py, &self.inner.stats())
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    #[getter]
+    fn destination_names(&self) -> Vec<String> {
+        self.inner.destination_names()
+    }
+
+    #[getter]
+    fn strict(&self) -> bool {
+        self.strict
+    }
+}
+
+/// What became of one call: truthy only when queued.
+#[pyclass(frozen, module = "tracklane._native")]
+pub struct TrackResult {
+    status: &'static str,
+    message_id: String,
+    destinations: Vec<String>,
+    errors: Vec<ValidationError>,
+}
+
+impl From<Outcome> for TrackResult {
+    fn from(outcome: Outcome) -> Self {
+        let status = outcome.status();
+        match outcome {
+            Outcome::Queued {
+                message_id,
+                destinations,
+                rejected,
+            } => TrackResult {
+                status,
+                message_id,
+                destinations,
+                errors: rejected,
+            },
+            Outcome::Rejected { message_id, errors } => TrackResult {
+                status,
+                message_id,
+                destinations: Vec::new(),
+                errors,
+            },
+            Outcome::Duplicate { message_id }
+            | Outcome::Dropped { message_id }
+            | Outcome::Skipped { message_id } => TrackResult {
+                status,
+                message_id,
+                destinations: Vec::new(),
+                errors: Vec::new(),
+            },
+        }
+    }
+}
+
+#[pymethods]
+impl TrackResult {
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.status
+    }
+
+    #[getter]
+    fn message_id(&self) -> &str {
+        &self.message_id
+    }
+
+    #[getter]
+    fn destinations(&self) -> Vec<String> {
+        self.destinations.clone()
+    }
+
+    /// `tracklane.ValidationError` instances, one per broken rule.
+    #[getter]
+    fn errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self
+            .errors
+            .iter()
+            .map(|e| errors::validation_object(py, e))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    fn __bool__(&self) -> bool {
+        self.status == "queued"
+    }
+
+    fn __repr__(&self) -> String {
+        let codes: Vec<&str> = self.errors.iter().map(|e| e.code.as_str()).collect();
+        format!(
+            "TrackResult(status={:?}, message_id={:?}, destinations={:?}, errors={:?})",
+            self.status, self.message_id, self.destinations, codes
+        )
+    }
+}
