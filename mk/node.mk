@@ -1,4 +1,26 @@
-# Node package targets (filled in by the Node package issue).
-.PHONY: test-node
-test-node:
-	@echo "node package: not built yet"
+# Node package: `make test-node` installs the npm dev dependencies under the repo
+# (node_modules/), builds the addon (npm's `prepare` runs `napi build`), type-checks the
+# declarations and runs the node:test suite against the local collector.
+.PHONY: test-node node-build bench-node
+
+NPM ?= npm
+NODE ?= node
+NODE_STAMP := node_modules/.tracklane-installed
+
+# Installs only when package.json or the lockfile changed; runs `prepare`, which builds the
+# addon. `npm install` rather than `npm ci`: npm 11's `ci` rejects this lockfile for the
+# other platforms' optional packages of @napi-rs/cli (it installs the locked versions all the same).
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) install --no-audit --no-fund
+	touch $@
+
+# Rebuilds the addon when Rust changed (cargo makes this a no-op otherwise).
+node-build: $(NODE_STAMP)
+	$(NPM) run --silent build
+
+test-node: collector node-build
+	$(NODE) node_modules/typescript/bin/tsc --noEmit -p bindings-node/test/types
+	$(NODE) --test --test-concurrency=1 bindings-node/test/*.test.mjs
+
+bench-node: collector node-build
+	$(NODE) bench/node_track.mjs

@@ -1,0 +1,43 @@
+// Benchmark (not a test): the cost of `track()` on the event loop, 200,000 events end to end
+// to a Segment-spec destination on the local collector, and peak RSS.
+// Run: make bench-node (or node bench/node_track.mjs after `npm install` and `make collector`).
+import { performance } from 'node:perf_hooks'
+import { startCollector, destination } from '../bindings-node/test/support.mjs'
+import { Client } from '../bindings-node/js/index.mjs'
+
+const CALLS = Number(process.env.BENCH_CALLS || 200_000)
+const END_TO_END = Number(process.env.BENCH_EVENTS || 200_000)
+const anonymousId = '550e8400-e29b-41d4-a716-446655440000'
+
+const collector = await startCollector()
+try {
+  // 1. Time inside track(): 3-key properties, one destination, nothing else on the loop.
+  {
+    const client = new Client({ destinations: [destination(collector, 'segment')] })
+    const props = { plan: 'pro', amount: 49.99, currency: 'USD' }
+    for (let i = 0; i < 10_000; i++) client.track({ event: 'warmup', anonymousId, properties: props })
+    const start = performance.now()
+    for (let i = 0; i < CALLS; i++) client.track({ event: 'purchase', anonymousId, properties: props })
+    const us = ((performance.now() - start) * 1000) / CALLS
+    await client.close(60_000)
+    console.log(`track(): ${us.toFixed(2)} µs/call over ${CALLS} calls (3-key properties, segment destination)`)
+  }
+  await collector.reset()
+  // 2. End to end: track, flush, count what the collector stored.
+  {
+    const client = new Client({ destinations: [destination(collector, 'segment')] })
+    const start = performance.now()
+    for (let i = 0; i < END_TO_END; i++) {
+      client.track({ event: 'purchase', anonymousId, properties: { order_id: `ORD-${i}`, amount: 49.99, currency: 'USD' } })
+    }
+    const tracked = performance.now()
+    const report = await client.flush(60_000)
+    const seconds = (performance.now() - start) / 1000
+    const stats = await collector.stats()
+    await client.close(1000)
+    console.log(`end to end: ${END_TO_END} events in ${seconds.toFixed(3)} s (track loop ${((tracked - start) / 1000).toFixed(3)} s); delivered ${report.delivered}, collector stored ${stats.segment.events} (${stats.segment.requests} requests)`)
+  }
+  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`)
+} finally {
+  collector.stop()
+}

@@ -1,0 +1,76 @@
+// Test support: one real local collector per test file, and clients pointed at it.
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const VISITOR = '550e8400-e29b-41d4-a716-446655440000'
+
+export async function startCollector () {
+  const bin = process.env.TRACKLANE_COLLECTOR_BIN || path.join(root, 'target/debug/tracklane-collector')
+  const proc = spawn(bin, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise((resolve, reject) => {
+    const rl = createInterface({ input: proc.stdout })
+    rl.once('line', (l) => { rl.close(); resolve(l) })
+    proc.once('error', reject)
+    proc.once('exit', (code) => reject(new Error(`collector exited with ${code}`)))
+  })
+  proc.stdout.resume()
+  const url = line.match(/http:\/\/\S+/)[0]
+  const call = async (method, p, body) => {
+    const res = await fetch(url + p, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined })
+    const text = await res.text()
+    return text ? JSON.parse(text) : null
+  }
+  return {
+    url,
+    reset: () => call('POST', '/_reset'),
+    requests: (destination) => call('GET', destination ? `/_requests?destination=${destination}` : '/_requests'),
+    stats: () => call('GET', '/_stats'),
+    faults: (f) => call('POST', '/_faults', f),
+    clearFaults: () => call('DELETE', '/_faults'),
+    config: (c) => call('POST', '/_config', c),
+    stop: () => { proc.kill() }
+  }
+}
+
+/** Destination options for `kind` pointed at the collector. */
+export function destination (c, kind) {
+  const url = c.url
+  switch (kind) {
+    case 'webanalyzer': return { type: kind, apiKey: 'test-wa-key', websiteId: 1, baseUrl: `${url}/api/v1` }
+    case 'koala': return { type: kind, publicKey: 'test-koala-key', baseUrl: url }
+    case 'silktide': return { type: kind, propertyKey: '8bce2be8c07a84a70e7104634b42878b', endpointUrl: `${url}/v1/events` }
+    case 'tracardi': return { type: kind, sourceId: 'source-id', baseUrl: url }
+    case 'dreamdata': return { type: kind, apiKey: 'test-dd-key', baseUrl: url }
+    case 'segment': return { type: kind, writeKey: 'test-segment-key', baseUrl: `${url}/segment` }
+    default: throw new Error(`unknown kind ${kind}`)
+  }
+}
+
+export const KINDS = ['webanalyzer', 'koala', 'silktide', 'tracardi', 'dreamdata', 'segment']
+
+/** Fast retries so fault tests finish in seconds. */
+export function fastOptions (destinations, extra = {}) {
+  return { destinations, flushIntervalMs: 200, retryBaseMs: 50, retryCapMs: 500, ...extra }
+}
+
+/** A track call every collector accepts. */
+export function event (name, n = 0) {
+  return {
+    event: name,
+    anonymousId: VISITOR,
+    properties: { seq: String(n) },
+    context: { ip: '84.14.132.114', userAgent: 'Mozilla/5.0', url: 'https://example.com/' }
+  }
+}
+
+export async function eventually (check, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return false
+}
