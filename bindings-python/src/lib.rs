@@ -11,18 +11,11 @@ mod hooks;
 
 use pyo3::prelude::*;
 
-/// Called by `os.register_at_fork(after_in_child=...)`, on the thread that forked: bumps
-/// the core's fork generation (the child's next call rebuilds runtime and engine) and
-/// reseeds this thread's RNG. Message ids are UUID v4 drawn from uuid's thread-local
-/// `rand` generator, whose state the child inherits: without the reseed the child and the
-/// parent (and every sibling) draw the same ids after the fork, and collectors that dedupe
-/// by message id drop the copies.
+/// Called by `os.register_at_fork(after_in_child=...)`: bumps the core's fork generation, so
+/// the child's next call rebuilds runtime and engine and reseeds its message-id generator.
 #[pyfunction]
 fn _after_fork_in_child() {
-    tracklane_core::pipeline::runtime::note_fork_in_child();
-    if let Err(e) = rand::rng().reseed() {
-        log::error!(target: "tracklane", "cannot reseed message ids after fork: {e}");
-    }
+    tracklane_core::fork::note_fork_in_child();
 }
 
 /// Called by the `atexit` handler once every live client is closed: from then on no

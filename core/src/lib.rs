@@ -4,6 +4,7 @@
 
 pub mod destinations;
 pub mod error;
+pub mod fork;
 pub mod message;
 pub mod pipeline;
 pub mod time;

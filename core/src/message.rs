@@ -5,9 +5,12 @@
 //! and its time (`timestamp`, now unless the caller sets one) from the moment it is built,
 //! so retries and re-batching always resend the same id.
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
+use crate::fork;
 use crate::time::Timestamp;
 use crate::value::{check_map_depth, contains_control};
 
@@ -256,7 +259,25 @@ impl Message {
 }
 
 /// A new idempotency key: UUID v4, lower-case hyphenated.
+/// A fresh UUID v4, from rand's thread-local generator (via uuid's `fast-rng`).
+///
+/// A forked child inherits that generator's state: without a reseed the parent, the child and
+/// every sibling would draw the same ids after a fork, and dedupe (ours, or the collector's)
+/// would drop the copies. So each thread reseeds from the OS on its first id and again after
+/// every fork (`fork::generation` tells).
 pub fn new_message_id() -> String {
+    thread_local! {
+        static SEEDED_IN: Cell<u64> = const { Cell::new(u64::MAX) };
+    }
+    let generation = fork::generation();
+    SEEDED_IN.with(|seeded| {
+        if seeded.get() != generation {
+            if let Err(e) = rand::rng().reseed() {
+                log::error!(target: "tracklane", "cannot reseed message ids: {e}");
+            }
+            seeded.set(generation);
+        }
+    });
     uuid::Uuid::new_v4().to_string()
 }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
+use tracklane_core::message::new_message_id;
 
 /// Waits for `pid` up to `timeout`; kills it and fails if it hangs.
 fn wait_child(pid: libc::pid_t, timeout: Duration) -> i32 {
@@ -77,4 +78,49 @@ fn a_forked_child_delivers_its_own_events_once_and_the_parent_its_own() {
         .filter(|m| m["event"] == "child")
         .count();
     assert_eq!(child_events, 5);
+}
+
+#[test]
+fn a_forked_child_draws_message_ids_the_parent_does_not() {
+    // The parent draws ids before the fork, so the id generator's state is inherited.
+    let before: Vec<String> = (0..3).map(|_| new_message_id()).collect();
+    let mut fds = [0; 2];
+    // SAFETY: a plain pipe for the child to report its ids through.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read_end, write_end) = (fds[0], fds[1]);
+    // SAFETY: the child only draws ids, writes them to the pipe and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ids: String = (0..100).map(|_| new_message_id() + "\n").collect();
+        let written = unsafe { libc::write(write_end, ids.as_ptr().cast(), ids.len()) };
+        unsafe { libc::_exit(if written == ids.len() as isize { 0 } else { 1 }) };
+    }
+    unsafe { libc::close(write_end) };
+    let parent: Vec<String> = (0..100).map(|_| new_message_id()).collect();
+    assert_eq!(wait_child(pid, Duration::from_secs(30)), 0);
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = unsafe { libc::read(read_end, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n <= 0 {
+            break;
+        }
+        text.extend_from_slice(&chunk[..n as usize]);
+    }
+    unsafe { libc::close(read_end) };
+    let child: Vec<String> = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(child.len(), 100, "the child reported its ids");
+    let shared: Vec<&String> = child
+        .iter()
+        .filter(|id| parent.contains(id) || before.contains(id))
+        .collect();
+    assert!(
+        shared.is_empty(),
+        "child and parent drew the same ids: {shared:?}"
+    );
 }

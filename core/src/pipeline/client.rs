@@ -14,7 +14,6 @@ use super::engine::Engine;
 use super::flush::FlushProgress;
 use super::lane::Command;
 use super::report::{Counters, DeliveryReport, Outcome, Stats};
-use super::runtime;
 use crate::destinations::Encoded;
 use crate::error::{ConfigError, Error, ValidationError};
 use crate::message::Message;
@@ -75,7 +74,7 @@ impl Client {
     /// This process's engine; after a fork, a fresh one (the inherited one is leaked).
     fn engine(&self) -> arc_swap::Guard<Arc<Engine>> {
         let engine = self.engine.load();
-        if engine.generation == runtime::fork_generation() {
+        if engine.generation == crate::fork::generation() {
             return engine;
         }
         let dedupe = engine.dedupe.as_ref().map(|d| d.for_child());

@@ -111,7 +111,7 @@ impl Engine {
             })),
         };
         Ok(Engine {
-            generation: runtime::fork_generation(),
+            generation: crate::fork::generation(),
             destinations,
             local_sinks,
             lanes,

@@ -4,20 +4,19 @@
 //! calling thread: the child inherits the runtime's memory but none of its worker threads,
 //! and any lock a worker held stays locked forever. So the child must never touch it — not
 //! even to drop it, since dropping joins threads that do not exist. A `pthread_atfork` child
-//! handler (atomics only, as async-signal safety demands) bumps [`fork_generation`]; the next
-//! call in the child sees a stale generation, builds a fresh runtime and leaks the old one.
+//! handler bumps [`fork::generation`]; the next call in the child sees a stale generation,
+//! builds a fresh runtime and leaks the old one.
 //! Clients do the same with everything else they own (see `engine.rs`).
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::Once;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use tokio::runtime::{Builder, Handle, Runtime};
+
+use crate::fork;
 
 /// Worker threads: delivery is I/O-bound; two keep gzip of one batch from stalling another.
 const WORKER_THREADS: usize = 2;
 
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-static ATFORK: Once = Once::new();
 static RUNTIME: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
 
 struct Slot {
@@ -25,34 +24,9 @@ struct Slot {
     runtime: Runtime,
 }
 
-extern "C" fn after_fork_in_child() {
-    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
-}
-
-/// Counts forks this process descends from (0 in the original process).
-pub fn fork_generation() -> u64 {
-    install_fork_handler();
-    FORK_GENERATION.load(Ordering::Acquire)
-}
-
-/// Called by bindings' own at-fork hooks (Python `os.register_at_fork`) as a second line of
-/// defence; idempotent with the pthread handler only in the sense that any bump invalidates.
-pub fn note_fork_in_child() {
-    after_fork_in_child();
-}
-
-fn install_fork_handler() {
-    ATFORK.call_once(|| {
-        // SAFETY: registers a plain extern "C" fn that only touches an atomic.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
-    });
-}
-
 /// A handle to this process's runtime, building it (again, after a fork) when needed.
 pub fn handle() -> Handle {
-    let generation = fork_generation();
+    let generation = fork::generation();
     let current = RUNTIME.load(Ordering::Acquire);
     // SAFETY: slots are leaked, never freed, so any non-null pointer stays valid.
     if let Some(slot) = unsafe { current.as_ref() } {
