@@ -258,7 +258,6 @@ impl Message {
     }
 }
 
-/// A new idempotency key: UUID v4, lower-case hyphenated.
 /// A fresh UUID v4, from rand's thread-local generator (via uuid's `fast-rng`).
 ///
 /// A forked child inherits that generator's state: without a reseed the parent, the child and

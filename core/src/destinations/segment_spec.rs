@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -93,52 +94,101 @@ struct WireMessage<'a> {
     traits: Option<&'a Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     properties: Option<&'a Map<String, Value>>,
-    context: Map<String, Value>,
+    context: WireContext<'a>,
     timestamp: Timestamp,
 }
 
-/// The Segment `context` object: ip, page {url, referrer}, userAgent, campaign, library and
-/// the caller's extra keys. The library defaults to tracklane's own name and version.
-pub fn wire_context(ctx: &Context) -> Map<String, Value> {
-    let mut out = Map::new();
-    if let Some(ip) = &ctx.ip {
-        out.insert("ip".into(), Value::String(ip.clone()));
-    }
-    let library = ctx.library.clone().unwrap_or_else(|| {
-        let mut lib = Map::new();
-        lib.insert("name".into(), Value::String(crate::LIBRARY_NAME.into()));
-        lib.insert("version".into(), Value::String(crate::VERSION.into()));
-        Value::Object(lib)
-    });
-    out.insert("library".into(), library);
-    if ctx.url.is_some() || ctx.referrer.is_some() {
-        let mut page = match ctx.extra.get("page") {
-            Some(Value::Object(extra)) => extra.clone(),
-            _ => Map::new(),
+/// The Segment `context` object: ip, library, page {referrer, url}, userAgent, screen,
+/// campaign, then the caller's extra keys. The library defaults to tracklane's own name and
+/// version. Serialized straight from the message, without building an intermediate map.
+struct WireContext<'a>(&'a Context);
+
+#[derive(Serialize)]
+struct Library {
+    name: &'static str,
+    version: &'static str,
+}
+
+const LIBRARY: Library = Library {
+    name: crate::LIBRARY_NAME,
+    version: crate::VERSION,
+};
+
+#[derive(Serialize)]
+struct Screen {
+    width: u64,
+}
+
+/// `page`: the caller's own `page` object from the extra keys, with url and referrer set.
+struct WirePage<'a>(&'a Context);
+
+impl Serialize for WirePage<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ctx = self.0;
+        let extra = match ctx.extra.get("page") {
+            Some(Value::Object(extra)) => Some(extra),
+            _ => None,
         };
-        if let Some(referrer) = &ctx.referrer {
-            page.insert("referrer".into(), Value::String(referrer.clone()));
+        let mut map = serializer.serialize_map(None)?;
+        // The caller's keys keep their places; url and referrer replace theirs or come last.
+        for (key, value) in extra.into_iter().flatten() {
+            match (key.as_str(), &ctx.referrer, &ctx.url) {
+                ("referrer", Some(referrer), _) => map.serialize_entry(key, referrer)?,
+                ("url", _, Some(url)) => map.serialize_entry(key, url)?,
+                _ => map.serialize_entry(key, value)?,
+            }
         }
-        if let Some(url) = &ctx.url {
-            page.insert("url".into(), Value::String(url.clone()));
+        let has = |key: &str| extra.is_some_and(|e| e.contains_key(key));
+        if let Some(referrer) = ctx.referrer.as_ref().filter(|_| !has("referrer")) {
+            map.serialize_entry("referrer", referrer)?;
         }
-        out.insert("page".into(), Value::Object(page));
-    }
-    if let Some(agent) = &ctx.user_agent {
-        out.insert("userAgent".into(), Value::String(agent.clone()));
-    }
-    if let Some(width) = ctx.view_width {
-        out.insert("screen".into(), serde_json::json!({ "width": width }));
-    }
-    if let Some(campaign) = &ctx.campaign {
-        out.insert("campaign".into(), Value::Object(campaign.clone()));
-    }
-    for (key, value) in &ctx.extra {
-        if !out.contains_key(key) {
-            out.insert(key.clone(), value.clone());
+        if let Some(url) = ctx.url.as_ref().filter(|_| !has("url")) {
+            map.serialize_entry("url", url)?;
         }
+        map.end()
     }
-    out
+}
+
+impl Serialize for WireContext<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ctx = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(ip) = &ctx.ip {
+            map.serialize_entry("ip", ip)?;
+        }
+        match &ctx.library {
+            Some(library) => map.serialize_entry("library", library)?,
+            None => map.serialize_entry("library", &LIBRARY)?,
+        }
+        let page = ctx.url.is_some() || ctx.referrer.is_some();
+        if page {
+            map.serialize_entry("page", &WirePage(ctx))?;
+        }
+        if let Some(agent) = &ctx.user_agent {
+            map.serialize_entry("userAgent", agent)?;
+        }
+        if let Some(width) = ctx.view_width {
+            map.serialize_entry("screen", &Screen { width })?;
+        }
+        if let Some(campaign) = &ctx.campaign {
+            map.serialize_entry("campaign", campaign)?;
+        }
+        for (key, value) in &ctx.extra {
+            let written = match key.as_str() {
+                "ip" => ctx.ip.is_some(),
+                "library" => true,
+                "page" => page,
+                "userAgent" => ctx.user_agent.is_some(),
+                "screen" => ctx.view_width.is_some(),
+                "campaign" => ctx.campaign.is_some(),
+                _ => false,
+            };
+            if !written {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 fn non_empty(map: &Map<String, Value>) -> Option<&Map<String, Value>> {
@@ -207,7 +257,7 @@ impl Destination for SegmentSpec {
                 .filter(|_| message.kind == Kind::Page),
             traits,
             properties,
-            context: wire_context(&message.context),
+            context: WireContext(&message.context),
             timestamp: message.timestamp,
         };
         let body = serde_json::to_string(&wire).unwrap_or_default();
@@ -240,5 +290,41 @@ impl Destination for SegmentSpec {
             headers,
             body,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn context_merges_the_callers_page_and_keeps_key_order() {
+        let Value::Object(object) = json!({
+            "ip": "84.14.132.114",
+            "page": {"title": "Pricing", "url": "https://old.example/"},
+            "url": "https://example.com/pricing",
+            "referrer": "https://google.com/",
+            "user_agent": "Mozilla/5.0",
+            "locale": "fr-FR",
+            "screen": {"height": 900},
+        }) else {
+            unreachable!()
+        };
+        let context = Context::from_json(object).unwrap();
+        let wire = serde_json::to_value(WireContext(&context)).unwrap();
+        assert_eq!(
+            serde_json::to_string(&wire).unwrap(),
+            serde_json::to_string(&json!({
+                "ip": "84.14.132.114",
+                "library": {"name": crate::LIBRARY_NAME, "version": crate::VERSION},
+                "page": {"title": "Pricing", "referrer": "https://google.com/", "url": "https://example.com/pricing"},
+                "userAgent": "Mozilla/5.0",
+                "locale": "fr-FR",
+                "screen": {"height": 900},
+            }))
+            .unwrap()
+        );
     }
 }

@@ -6,9 +6,8 @@
 //! The store is a trait so a Redis store (`SET NX` with a TTL) can share the window across
 //! processes and hosts later; the in-memory store is the default.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,42 +34,63 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
 /// first once `max_ids` is reached.
 #[derive(Debug)]
 pub struct MemoryDedupe {
+    hasher: foldhash::fast::RandomState,
     window_ms: i64,
     max_per_shard: usize,
     shards: Vec<Mutex<Shard>>,
 }
 
+/// The keys are already hashes (64 bits, per-process seed: with a million ids held, a new id
+/// collides with one of them once in 10^13), so the maps use them as they are.
+#[derive(Debug, Default, Clone, Copy)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys are hashed")
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    expiry: HashMap<u64, i64>,
+    expiry: HashMap<u64, i64, BuildHasherDefault<AlreadyHashed>>,
     order: VecDeque<(u64, i64)>,
 }
 
 impl MemoryDedupe {
     pub fn new(window: Duration, max_ids: usize) -> MemoryDedupe {
         MemoryDedupe {
+            hasher: foldhash::fast::RandomState::default(),
             window_ms: window.as_millis() as i64,
             max_per_shard: (max_ids / SHARDS).max(1),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// Picks the shard from middle bits: the maps index buckets by the low bits and tag them
+    /// with the high ones, which must stay varied within a shard.
     fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[(hash as usize) % SHARDS]
+        self.shards[(hash >> 32) as usize % SHARDS]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
 }
 
-fn hash_id(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
-}
-
 impl DedupeStore for MemoryDedupe {
     fn first_sighting(&self, id: &str, now: Timestamp) -> bool {
-        let hash = hash_id(id);
+        let hash = self.hash(id);
         let now = now.millis();
         let mut shard = self.shard(hash);
         while let Some(&(old, expires)) = shard.order.front() {
@@ -96,12 +116,13 @@ impl DedupeStore for MemoryDedupe {
     }
 
     fn forget(&self, id: &str) {
-        let hash = hash_id(id);
+        let hash = self.hash(id);
         self.shard(hash).expiry.remove(&hash);
     }
 
     fn for_child(&self) -> Arc<dyn DedupeStore> {
         Arc::new(MemoryDedupe {
+            hasher: foldhash::fast::RandomState::default(),
             window_ms: self.window_ms,
             max_per_shard: self.max_per_shard,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
