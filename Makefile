@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR ?= never
 COLLECTOR_BIN := $(CURDIR)/target/debug/tracklane-collector
 export TRACKLANE_COLLECTOR_BIN := $(COLLECTOR_BIN)
 
-.PHONY: test lint test-rust collector demo clean
+.PHONY: test lint test-rust collector collector-release bench bench-rust bench-python demo clean
 
 test: lint test-rust test-python test-node
 
@@ -20,6 +20,19 @@ test-rust:
 
 collector:
 	$(CARGO) build -p tracklane-collector
+
+# Benchmarks run against a release-built collector in its own process.
+collector-release:
+	$(CARGO) build --release -p tracklane-collector
+
+bench: bench-rust bench-python bench-node
+
+bench-python: collector-release python-install
+	TRACKLANE_COLLECTOR_BIN=$(CURDIR)/target/release/tracklane-collector $(VENV_PY) bench/python_track.py
+
+bench-rust: collector-release
+	TRACKLANE_COLLECTOR_BIN=$(CURDIR)/target/release/tracklane-collector $(CARGO) bench -p tracklane-core --bench deliver
+	$(CARGO) bench -p tracklane-core --bench track
 
 include mk/python.mk
 include mk/node.mk

@@ -22,5 +22,5 @@ test-node: collector node-build
 	$(NODE) node_modules/typescript/bin/tsc --noEmit -p bindings-node/test/types
 	$(NODE) --test --test-concurrency=1 bindings-node/test/*.test.mjs
 
-bench-node: collector node-build
-	$(NODE) bench/node_track.mjs
+bench-node: collector-release node-build
+	TRACKLANE_COLLECTOR_BIN=$(CURDIR)/target/release/tracklane-collector $(NODE) bench/node_track.mjs

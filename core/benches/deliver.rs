@@ -1,20 +1,88 @@
 //! End to end: 200,000 events tracked and delivered to a Segment-spec destination on the
-//! local collector. Prints the time inside `enqueue` and the wall time until the collector
-//! has stored every event. Run: `cargo bench -p tracklane-core --bench deliver`.
+//! local collector. Prints the time inside `enqueue`, the wall time until the collector has
+//! stored every event, and this process's peak RSS.
+//!
+//! Run: `make bench-rust` (starts a release-built collector as its own process, so its CPU
+//! and memory are not counted as ours), or `cargo bench -p tracklane-core --bench deliver`
+//! (an in-process collector unless `TRACKLANE_COLLECTOR_BIN` names the binary).
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tracklane_collector::{CollectorConfig, RunningCollector};
 use tracklane_core::{Client, ClientConfig, DestinationConfig, Message};
 
 const EVENTS: usize = 200_000;
 
+enum Collector {
+    InProcess(RunningCollector),
+    Process(Child, String),
+}
+
+impl Collector {
+    fn start() -> Collector {
+        match std::env::var("TRACKLANE_COLLECTOR_BIN") {
+            Ok(bin) if std::path::Path::new(&bin).exists() => {
+                let mut child = Command::new(bin)
+                    .args(["--port", "0"])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start the collector");
+                let mut line = String::new();
+                BufReader::new(child.stdout.take().unwrap())
+                    .read_line(&mut line)
+                    .unwrap();
+                let url = line.trim().rsplit(' ').next().unwrap().to_string();
+                Collector::Process(child, url)
+            }
+            _ => Collector::InProcess(RunningCollector::start(CollectorConfig::default()).unwrap()),
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Collector::InProcess(c) => c.url(),
+            Collector::Process(_, url) => url.clone(),
+        }
+    }
+
+    fn stats(&self) -> Value {
+        match self {
+            Collector::InProcess(c) => c.stats(),
+            Collector::Process(_, url) => {
+                let address = url.trim_start_matches("http://");
+                let mut stream = TcpStream::connect(address).unwrap();
+                write!(
+                    stream,
+                    "GET /_stats HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut response = String::new();
+                stream.read_to_string(&mut response).unwrap();
+                let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
+                serde_json::from_str(body).unwrap_or(Value::Null)
+            }
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if let Collector::Process(child, _) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let collector = RunningCollector::start(CollectorConfig::default()).unwrap();
+    let collector = Collector::start();
     let destination = DestinationConfig::from_json_with_env(
         json!({"type": "segment", "write_key": "test-segment-key", "base_url": format!("{}/segment", collector.url())}),
         &Default::default(),
@@ -39,17 +107,23 @@ fn main() {
     let stored = collector.stats()["segment"]["unique_ids"]
         .as_u64()
         .unwrap_or(0);
+    let stats = client.stats();
     println!(
-        "deliver/segment: {EVENTS} events, {:.2} µs per enqueue, delivered {} (collector stored {stored}) in {:.3} s, {} requests",
+        "deliver/segment: {EVENTS} events, {:.2} µs per enqueue; {} delivered (collector stored {stored}) in {:.3} s, {} requests, flush complete: {}",
         inside.as_secs_f64() * 1e6 / EVENTS as f64,
-        report.delivered,
+        stats.delivered,
         total.as_secs_f64(),
-        client.stats().destinations[0].requests,
+        stats.destinations[0].requests,
+        report.is_complete(),
     );
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
+            let whose = match collector {
+                Collector::InProcess(_) => "this process, including the in-process collector",
+                Collector::Process(..) => "this process; the collector runs apart",
+            };
             println!(
-                "peak RSS (process incl. in-process collector): {}",
+                "peak RSS ({whose}): {}",
                 line.trim_start_matches("VmHWM:").trim()
             );
         }

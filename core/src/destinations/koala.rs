@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::{
-    bytes_with_envelope, envelope_with, event_too_large, json_array, missing_id, Destination,
-    Encoded, Group, Limits, Peers, Request,
+    bytes_with_envelope, envelope_with, event_json, event_too_large, json_array, missing_id,
+    Destination, Encoded, Group, Limits, Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{Kind, Message};
@@ -173,14 +173,13 @@ impl Destination for Koala {
             }
             return Ok(Some(encoded));
         }
-        let body = serde_json::to_string(&WireEvent {
+        let body = event_json(&WireEvent {
             message_id: &message.message_id,
             kind: "track",
             event: message.event.as_deref().unwrap_or(""),
             properties: &message.properties,
             sent_at: message.timestamp,
-        })
-        .unwrap_or_default();
+        });
         if body.len() > MAX_EVENT_BYTES {
             return Err(event_too_large(self, body.len()));
         }

@@ -21,6 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{mask_secret, ValidationError};
@@ -200,6 +201,24 @@ pub fn event_too_large(dest: &dyn Destination, bytes: usize) -> ValidationError 
 pub fn bytes_with_envelope(encoded: &Encoded) -> usize {
     let envelope = serde_json::to_string(&encoded.group.envelope).map_or(0, |s| s.len());
     encoded.body.len() + envelope
+}
+
+/// Room for a typical event (a few hundred bytes), so its body is written once rather than
+/// regrown from empty through every power of two.
+const EVENT_CAPACITY: usize = 512;
+
+/// One event's JSON body.
+pub fn event_json<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::with_capacity(EVENT_CAPACITY);
+    // Fails only for maps with non-string keys, which no wire type has.
+    if serde_json::to_writer(&mut out, value).is_err() {
+        return String::new();
+    }
+    if out.capacity() > 2 * out.len() + 64 {
+        out.shrink_to_fit();
+    }
+    // SAFETY: serde_json writes only valid UTF-8 (its own `to_string` relies on the same).
+    unsafe { String::from_utf8_unchecked(out) }
 }
 
 /// Gzips a request body (Segment-spec collectors accept `Content-Encoding: gzip`).

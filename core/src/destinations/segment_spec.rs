@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{
-    envelope_with, event_too_large, gzip, json_array, missing_id, Destination, Encoded, Group,
-    Limits, Peers, Request,
+    envelope_with, event_json, event_too_large, gzip, json_array, missing_id, Destination, Encoded,
+    Group, Limits, Peers, Request,
 };
 use crate::error::{mask_secret, ValidationError};
 use crate::message::{Context, Kind, Message};
@@ -260,7 +260,7 @@ impl Destination for SegmentSpec {
             context: WireContext(&message.context),
             timestamp: message.timestamp,
         };
-        let body = serde_json::to_string(&wire).unwrap_or_default();
+        let body = event_json(&wire);
         if body.len() > self.max_event_bytes {
             return Err(event_too_large(self, body.len()));
         }

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient};
 use super::{
-    envelope_with, event_too_large, json_array, missing_id, Destination, Encoded, Group, Limits,
-    Peers, Request,
+    envelope_with, event_json, event_too_large, json_array, missing_id, Destination, Encoded,
+    Group, Limits, Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{Kind, Message};
@@ -145,7 +145,7 @@ impl Destination for Silktide {
         for (key, value) in &message.properties {
             event.insert(key.clone(), value.clone());
         }
-        let body = serde_json::to_string(&event).unwrap_or_default();
+        let body = event_json(&event);
         let ctx = &message.context;
         let mut envelope = Map::new();
         envelope.insert(

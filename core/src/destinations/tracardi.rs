@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 use super::config::{base_url, lenient, secret};
 use super::response::default_verdict;
 use super::{
-    bytes_with_envelope, envelope_with, event_too_large, json_array, Destination, Encoded, Group,
-    Limits, Peers, Request, Response, Verdict,
+    bytes_with_envelope, envelope_with, event_json, event_too_large, json_array, Destination,
+    Encoded, Group, Limits, Peers, Request, Response, Verdict,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{new_message_id, Kind, Message};
@@ -140,7 +140,7 @@ impl Tracardi {
                 key: event,
                 envelope,
             }),
-            body: serde_json::to_string(&message.properties).unwrap_or_default(),
+            body: event_json(&message.properties),
         }
     }
 
@@ -184,7 +184,7 @@ impl Tracardi {
                 ),
                 envelope,
             }),
-            body: serde_json::to_string(&event).unwrap_or_default(),
+            body: event_json(&event),
         }
     }
 

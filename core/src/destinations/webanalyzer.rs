@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::{
-    event_too_large, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit, Request,
+    event_json, event_too_large, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit,
+    Request,
 };
 use crate::error::{mask_secret, ConfigError, ValidationError};
 use crate::message::{Kind, Message};
@@ -232,7 +233,7 @@ impl Destination for WebAnalyzer {
             url: message.context.url.as_deref(),
             referrer: message.context.referrer.as_deref(),
         };
-        let body = serde_json::to_string(&wire).unwrap_or_default();
+        let body = event_json(&wire);
         if body.len() > MAX_EVENT_BYTES {
             return Err(event_too_large(self, body.len()));
         }
