@@ -7,9 +7,11 @@ export CARGO_TERM_COLOR ?= never
 COLLECTOR_BIN := $(CURDIR)/target/debug/tracklane-collector
 export TRACKLANE_COLLECTOR_BIN := $(COLLECTOR_BIN)
 
-.PHONY: test lint test-rust collector collector-release bench bench-rust bench-python demo clean
+.PHONY: test test-examples lint test-rust collector collector-release bench bench-rust bench-python demo clean
 
-test: lint test-rust test-python test-node
+test: lint test-rust test-python test-node test-examples
+
+test-examples: test-examples-node
 
 lint:
 	$(CARGO) fmt --all --check
@@ -36,6 +38,7 @@ bench-rust: collector-release
 
 include mk/python.mk
 include mk/node.mk
+include mk/examples-node.mk
 
 clean:
 	rm -rf target .venv node_modules

@@ -5,6 +5,8 @@
 // UUID v4 when there is none, and gives each request `req.tracklane`: a tracker with the
 // anonymous id, ip (`req.ip`, so Express's `trust proxy` applies), user agent, full url and
 // referrer bound, so a handler writes `req.tracklane.track('lead_created', {...})`.
+// Where the id lives somewhere else (a server session, a cross-domain `?dd_anon_id=` hand-off),
+// `anonymousId: (req) => id` supplies it, and `cookie: false` turns the cookie off.
 
 const { randomUUID } = require('node:crypto')
 
@@ -21,6 +23,13 @@ function argTypeError (message) {
   return err
 }
 
+/** `value` if it can serve as a visitor id (non-empty, at most the core's id limit, no control characters). */
+function usableId (value) {
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value === '' || value.length > MAX_ID_CHARS || /[\u0000-\u001f\u007f]/.test(value)) return undefined
+  return value
+}
+
 /** The value of cookie `name` in a `Cookie` header, or undefined. */
 function readCookie (header, name) {
   if (typeof header !== 'string' || header === '') return undefined
@@ -34,9 +43,7 @@ function readCookie (header, name) {
     } catch {
       return undefined
     }
-    // eslint-disable-next-line no-control-regex
-    if (value === '' || value.length > MAX_ID_CHARS || /[\u0000-\u001f\u007f]/.test(value)) return undefined
-    return value
+    return usableId(value)
   }
   return undefined
 }
@@ -113,13 +120,17 @@ class RequestTracker {
 
 function express (options) {
   if (!options || typeof options !== 'object') throw argTypeError('tracklane.express(options): options must be an object')
-  const { client, cookie = DEFAULT_COOKIE, domain, maxAge = DEFAULT_MAX_AGE_MS, sameSite = 'lax', secure, httpOnly = true, path = '/' } = options
+  const { client, cookie = DEFAULT_COOKIE, anonymousId: resolveId, domain, maxAge = DEFAULT_MAX_AGE_MS, sameSite = 'lax', secure, httpOnly = true, path = '/' } = options
   if (!client || typeof client.track !== 'function') throw argTypeError('tracklane.express(options): options.client must be a tracklane Client')
-  if (typeof cookie !== 'string' || cookie === '') throw argTypeError('tracklane.express(options): options.cookie must be a cookie name')
+  if (cookie !== false && (typeof cookie !== 'string' || cookie === '')) throw argTypeError('tracklane.express(options): options.cookie must be a cookie name or false')
+  if (resolveId !== undefined && typeof resolveId !== 'function') throw argTypeError('tracklane.express(options): options.anonymousId must be a function (req) => id | undefined')
   return function tracklaneMiddleware (req, res, next) {
-    let anonymousId = readCookie(req.headers.cookie, cookie)
-    if (anonymousId === undefined) {
-      anonymousId = randomUUID()
+    // An id from `options.anonymousId` (a session, a cross-domain hand-off parameter) wins
+    // over the cookie; the cookie is then (re)set to it so later requests carry it.
+    const fromCookie = cookie === false ? undefined : readCookie(req.headers.cookie, cookie)
+    const resolved = resolveId === undefined ? undefined : usableId(resolveId(req))
+    const anonymousId = resolved || fromCookie || randomUUID()
+    if (cookie !== false && anonymousId !== fromCookie) {
       const cookieOptions = {
         domain,
         maxAge,

@@ -16,8 +16,11 @@ export type DestinationOptions =
 export interface FailedEvent {
   destination: string
   messageId: string
+  /** Why it failed, including the collector's answer (`HTTP 401: unauthorized - Missing or invalid API key`). */
   reason: string
+  /** The HTTP status that ended it, or null when no collector answered. */
   status: number | null
+  /** The event as it would have been sent (for a dead-letter file or a replay), not the collector's answer. */
   body: string
 }
 
@@ -182,8 +185,15 @@ export interface RequestTracker {
 
 export interface ExpressOptions {
   client: Client
-  /** Visitor cookie name. Default `tracklane_id`. */
-  cookie?: string
+  /** Visitor cookie name, or `false` for no cookie (the id comes from `anonymousId`). Default `tracklane_id`. */
+  cookie?: string | false
+  /**
+   * Where the visitor id comes from when not (only) the cookie: a session
+   * (`req => req.session.anonymousId`) or a hand-off parameter (`req => req.query.dd_anon_id`).
+   * A string it returns wins over the cookie (which is then set to it); `undefined` falls back
+   * to the cookie, then to a new UUID v4.
+   */
+  anonymousId?: (req: any) => string | undefined | null
   domain?: string
   /** Milliseconds. Default one year. */
   maxAge?: number

@@ -66,6 +66,33 @@ for (const [label, expressLib] of Object.entries(VERSIONS)) {
     })
   })
 
+  test(`${label}: an id from options.anonymousId wins over the cookie, which is reset to it`, async () => {
+    const handOff = '0f8fad5b-d9cb-469f-a165-70867728950e'
+    await withApp(expressLib, (app, client) => app.use(tracklane.express({ client, cookie: 'dd_anonymous_id', anonymousId: (req) => req.query.dd_anon_id })), async (base, client) => {
+      const res = await fetch(`${base}/lead?dd_anon_id=${handOff}`, { method: 'POST', headers: { cookie: 'dd_anonymous_id=7c9e6679-7425-40de-944b-e07fc1f90ae7' } })
+      assert.equal((await res.json()).anonymousId, handOff)
+      assert.ok(res.headers.get('set-cookie').startsWith(`dd_anonymous_id=${handOff}`))
+      // An unusable id (empty, control characters) is ignored: the cookie's id is kept.
+      const kept = await fetch(`${base}/lead?dd_anon_id=%0A`, { method: 'POST', headers: { cookie: 'dd_anonymous_id=7c9e6679-7425-40de-944b-e07fc1f90ae7' } })
+      assert.equal((await kept.json()).anonymousId, '7c9e6679-7425-40de-944b-e07fc1f90ae7')
+      assert.equal(kept.headers.get('set-cookie'), null)
+      await client.flush()
+      const ids = (await c.requests('segment')).flatMap((r) => r.body.batch.map((m) => m.anonymousId))
+      assert.deepEqual(ids.sort(), [handOff, '7c9e6679-7425-40de-944b-e07fc1f90ae7'].sort())
+    })
+  })
+
+  test(`${label}: cookie: false sets no cookie and takes the id from options.anonymousId`, async () => {
+    await withApp(expressLib, (app, client) => app.use(tracklane.express({ client, cookie: false, anonymousId: (req) => req.get('x-session-visitor') })), async (base) => {
+      const res = await fetch(`${base}/lead`, { method: 'POST', headers: { 'x-session-visitor': 'session-visitor-1' } })
+      assert.equal((await res.json()).anonymousId, 'session-visitor-1')
+      assert.equal(res.headers.get('set-cookie'), null)
+      const fresh = await fetch(`${base}/lead`, { method: 'POST' })
+      assert.match((await fresh.json()).anonymousId, /^[0-9a-f-]{36}$/)
+      assert.equal(fresh.headers.get('set-cookie'), null)
+    })
+  })
+
   test(`${label}: respects trust proxy for ip and protocol`, async () => {
     await withApp(expressLib, (app, client) => { app.set('trust proxy', true); app.use(tracklane.express({ client })) }, async (base, client) => {
       await fetch(`${base}/lead`, { method: 'POST', headers: { 'x-forwarded-for': '84.14.132.114', 'x-forwarded-proto': 'https' } })
