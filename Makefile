@@ -11,7 +11,7 @@ export TRACKLANE_COLLECTOR_BIN := $(COLLECTOR_BIN)
 
 test: lint test-rust test-python test-node test-examples
 
-test-examples: test-examples-node
+test-examples: test-examples-python test-examples-node
 
 lint:
 	$(CARGO) fmt --all --check
@@ -27,6 +27,11 @@ collector:
 collector-release:
 	$(CARGO) build --release -p tracklane-collector
 
+# The tour: a collector, the Flask and Express shops from examples/, a replayed webhook, a
+# burst with an outage, then a table of what arrived. See demo/tour.py.
+demo: collector python-install $(PY_EXAMPLES_STAMP) examples-node-deps
+	$(VENV_PY) demo/tour.py
+
 bench: bench-rust bench-python bench-node
 
 bench-python: collector-release python-install
@@ -38,6 +43,7 @@ bench-rust: collector-release
 
 include mk/python.mk
 include mk/node.mk
+include mk/examples-python.mk
 include mk/examples-node.mk
 
 clean:

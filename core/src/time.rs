@@ -151,8 +151,44 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: 24 bytes.
+const RFC3339_LEN: usize = 24;
+
+impl Timestamp {
+    /// The RFC 3339 text in a stack buffer, for years 0 to 9999 (what every wire format takes);
+    /// `None` outside them. Serializing runs on every `track`, so it skips `fmt` machinery.
+    fn rfc3339(self) -> Option<[u8; RFC3339_LEN]> {
+        let millis = self.0.rem_euclid(1000);
+        let secs = self.0.div_euclid(1000);
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let sod = secs.rem_euclid(86_400);
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut n: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, mo);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod / 60) % 60);
+        put(17, 2, sod % 60);
+        put(20, 3, millis);
+        Some(out)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.rfc3339() {
+            // The buffer holds ASCII digits and separators only.
+            return f.write_str(std::str::from_utf8(&text).unwrap_or_default());
+        }
         let millis = self.0.rem_euclid(1000);
         let secs = self.0.div_euclid(1000);
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
@@ -169,13 +205,41 @@ impl fmt::Display for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339() {
+            Some(text) => s.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => s.collect_str(self),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_fmt_and_serde_across_the_years() {
+        for ms in [
+            -62_167_219_200_000, // 0000-01-01
+            -62_167_219_200_001, // year -1: the slow path
+            -1,
+            0,
+            951_782_400_000,
+            1_354_408_208_276,
+            4_102_444_800_123,
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            253_402_300_800_000, // year 10000: the slow path
+        ] {
+            let t = Timestamp(ms);
+            let shown = t.to_string();
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("{shown:?}"));
+            if let Some(text) = t.rfc3339() {
+                assert_eq!(std::str::from_utf8(&text).unwrap(), shown);
+            }
+        }
+        assert_eq!(Timestamp(253_402_300_799_999).to_string(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp(-62_167_219_200_000).to_string(), "0000-01-01T00:00:00.000Z");
+        assert!(Timestamp(253_402_300_800_000).to_string().starts_with("10000-"));
+    }
 
     #[test]
     fn formats_rfc3339_utc_with_milliseconds() {
