@@ -273,6 +273,18 @@ fn flag(field: &str, value: &Value) -> Result<bool, ConfigError> {
 }
 
 fn rate_limits(value: &Value) -> Result<HashMap<String, RateLimit>, ConfigError> {
+    // From the environment the option is JSON text: TRACKLANE_RATE_LIMITS='{"wa": {...}}'.
+    if let Value::String(text) = value {
+        let parsed: Value = serde_json::from_str(text).map_err(|_| {
+            invalid(
+                "rate_limits",
+                "must be JSON mapping destination names to {requests, per_ms}",
+            )
+        })?;
+        if !parsed.is_string() {
+            return rate_limits(&parsed);
+        }
+    }
     let Value::Object(map) = value else {
         return Err(invalid(
             "rate_limits",
@@ -330,4 +342,44 @@ fn destinations(
         out.push(DestinationConfig::from_json_with_env(item, env)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn with_env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_environment_as_json_text() {
+        let env = with_env(&[
+            ("TRACKLANE_DESTINATIONS", "stdout"),
+            (
+                "TRACKLANE_RATE_LIMITS",
+                r#"{"webanalyzer": {"requests": 120, "per_ms": 60000}}"#,
+            ),
+        ]);
+        let config = ClientConfig::from_json_with_env(json!({}), &env).unwrap();
+        let limit = config.rate_limits["webanalyzer"];
+        assert_eq!(limit.requests, 120);
+        assert_eq!(limit.per, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn rate_limits_that_are_not_json_name_the_option() {
+        let env = with_env(&[
+            ("TRACKLANE_DESTINATIONS", "stdout"),
+            ("TRACKLANE_RATE_LIMITS", "120/min"),
+        ]);
+        let error = ClientConfig::from_json_with_env(json!({}), &env).unwrap_err();
+        assert_eq!(error.code, "config.client.rate_limits");
+        assert!(error.message.contains("JSON"), "{}", error.message);
+    }
 }
