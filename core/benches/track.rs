@@ -2,11 +2,14 @@
 //! destination's encoder. Run: `cargo bench -p tracklane-core --bench track`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
+use tracklane_collector::{CollectorConfig, RunningCollector};
+use tracklane_core::pipeline::dedupe::{DedupeStore, MemoryDedupe};
 use tracklane_core::pipeline::report::Outcome;
+use tracklane_core::time::Timestamp;
 use tracklane_core::{Client, ClientConfig, DestinationConfig, Message};
 
 const VISITOR: &str = "550e8400-e29b-41d4-a716-446655440000";
@@ -39,29 +42,68 @@ fn destination(kind: &str) -> DestinationConfig {
     DestinationConfig::from_json_with_env(config, &Default::default()).unwrap()
 }
 
+/// Time inside `enqueue` only: messages are built before the clock starts, and what was
+/// queued is flushed (to a collector in this process) after it stops, so neither the queue
+/// nor a retry backlog grows across samples. Delivery runs on the background threads while
+/// the clock runs, as it does in an application.
 fn enqueue(c: &mut Criterion) {
-    let mut config = ClientConfig::new(vec![destination("segment")]);
-    // Room for every iteration criterion runs, so the bench measures queueing, not drops.
-    config.max_queue_events = usize::MAX / 2;
-    config.max_queue_bytes = usize::MAX / 2;
-    config.flush_interval = Duration::from_secs(3600);
-    config.dedupe = true;
-    let client = Client::new(config).unwrap();
+    let collector = RunningCollector::start(CollectorConfig::default()).unwrap();
+    let config = json!({
+        "type": "segment",
+        "write_key": "test-segment-key",
+        "base_url": format!("{}/segment", collector.url()),
+    });
+    let destination = DestinationConfig::from_json_with_env(config, &Default::default()).unwrap();
+    let client = Client::new(ClientConfig::new(vec![destination])).unwrap();
     let template = message();
     c.bench_function("enqueue/segment (3-key properties)", |b| {
-        b.iter_batched(
-            || {
-                let mut m = template.clone();
-                m.message_id = tracklane_core::message::new_message_id();
-                m
-            },
-            |m| {
-                let outcome = client.enqueue(m).unwrap();
-                assert!(matches!(outcome, Outcome::Queued { .. }));
-            },
-            criterion::BatchSize::SmallInput,
-        )
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            let mut left = iterations;
+            while left > 0 {
+                let chunk = left.min(10_000);
+                left -= chunk;
+                let messages: Vec<Message> = (0..chunk)
+                    .map(|_| {
+                        let mut m = template.clone();
+                        m.message_id = tracklane_core::message::new_message_id();
+                        m
+                    })
+                    .collect();
+                let started = Instant::now();
+                for m in messages {
+                    let outcome = client.enqueue(m).unwrap();
+                    assert!(matches!(outcome, Outcome::Queued { .. }));
+                }
+                total += started.elapsed();
+                client.flush(Duration::from_secs(60));
+            }
+            total
+        })
     });
+}
+
+/// The steps of `enqueue` apart, to see where its time goes.
+fn steps(c: &mut Criterion) {
+    let m = message();
+    c.bench_function("step/validate", |b| {
+        b.iter(|| black_box(&m).validate().unwrap())
+    });
+    let store = MemoryDedupe::new(Duration::from_secs(3600), 1_000_000);
+    let ids: Vec<String> = (0..1_000_000)
+        .map(|_| tracklane_core::message::new_message_id())
+        .collect();
+    let mut next = 0;
+    c.bench_function("step/dedupe (first sighting)", |b| {
+        b.iter(|| {
+            next = (next + 1) % ids.len();
+            black_box(store.first_sighting(&ids[next], Timestamp::now()))
+        })
+    });
+    c.bench_function("step/message id", |b| {
+        b.iter(tracklane_core::message::new_message_id)
+    });
+    c.bench_function("step/clone message", |b| b.iter(|| black_box(m.clone())));
 }
 
 fn encoders(c: &mut Criterion) {
@@ -85,6 +127,6 @@ fn encoders(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = enqueue, encoders
+    targets = enqueue, steps, encoders
 }
 criterion_main!(benches);
