@@ -20,10 +20,15 @@ const EVENTS: usize = 200_000;
 enum Collector {
     InProcess(RunningCollector),
     Process(Child, String),
+    Running(String),
 }
 
 impl Collector {
     fn start() -> Collector {
+        // A collector already running (e.g. under a profiler).
+        if let Ok(url) = std::env::var("TRACKLANE_COLLECTOR_URL") {
+            return Collector::Running(url);
+        }
         match std::env::var("TRACKLANE_COLLECTOR_BIN") {
             Ok(bin) if std::path::Path::new(&bin).exists() => {
                 let mut child = Command::new(bin)
@@ -45,14 +50,14 @@ impl Collector {
     fn url(&self) -> String {
         match self {
             Collector::InProcess(c) => c.url(),
-            Collector::Process(_, url) => url.clone(),
+            Collector::Process(_, url) | Collector::Running(url) => url.clone(),
         }
     }
 
     fn stats(&self) -> Value {
         match self {
             Collector::InProcess(c) => c.stats(),
-            Collector::Process(_, url) => {
+            Collector::Process(_, url) | Collector::Running(url) => {
                 let address = url.trim_start_matches("http://");
                 let mut stream = TcpStream::connect(address).unwrap();
                 write!(
@@ -120,7 +125,9 @@ fn main() {
         if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
             let whose = match collector {
                 Collector::InProcess(_) => "this process, including the in-process collector",
-                Collector::Process(..) => "this process; the collector runs apart",
+                Collector::Process(..) | Collector::Running(_) => {
+                    "this process; the collector runs apart"
+                }
             };
             println!(
                 "peak RSS ({whose}): {}",

@@ -104,7 +104,7 @@ fn validate_message(message: &Value, index: usize, spec: Spec) -> Result<String,
         }
     }
     if spec == Spec::Segment {
-        let size = message.to_string().len();
+        let size = json_len(message);
         if size > MAX_SEGMENT_MESSAGE_BYTES {
             return Err(format!(
                 "batch[{index}]: message must be at most {MAX_SEGMENT_MESSAGE_BYTES} bytes (got {size})"
@@ -115,6 +115,24 @@ fn validate_message(message: &Value, index: usize, spec: Spec) -> Result<String,
         Some(id) => id.to_owned(),
         None => canonical_json(message),
     })
+}
+
+/// The length of `value` as compact JSON, counted without building the text.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// Who the message is about, and the fields its type requires.

@@ -121,6 +121,8 @@ async fn handle_api(
     } else {
         0
     };
+    // Moved, not cloned, once answered: bodies are the bulk of what the collector handles.
+    record.body = api_req.json.unwrap_or(Value::Null);
     state.recorder.record(record, &outcome.identities);
     drop(state);
 
@@ -165,7 +167,7 @@ fn skeleton_record(
         path: uri.path().to_owned(),
         query: req.query.clone(),
         headers: wire::header_map(&req.headers),
-        body: req.json.clone().unwrap_or(Value::Null),
+        body: Value::Null,
         raw_len: received.raw_len,
         gzip: received.gzip,
         status: 0,
