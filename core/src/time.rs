@@ -236,9 +236,17 @@ mod tests {
                 assert_eq!(std::str::from_utf8(&text).unwrap(), shown);
             }
         }
-        assert_eq!(Timestamp(253_402_300_799_999).to_string(), "9999-12-31T23:59:59.999Z");
-        assert_eq!(Timestamp(-62_167_219_200_000).to_string(), "0000-01-01T00:00:00.000Z");
-        assert!(Timestamp(253_402_300_800_000).to_string().starts_with("10000-"));
+        assert_eq!(
+            Timestamp(253_402_300_799_999).to_string(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp(-62_167_219_200_000).to_string(),
+            "0000-01-01T00:00:00.000Z"
+        );
+        assert!(Timestamp(253_402_300_800_000)
+            .to_string()
+            .starts_with("10000-"));
     }
 
     #[test]
