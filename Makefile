@@ -36,6 +36,7 @@ bench: bench-rust bench-python bench-node
 
 bench-python: collector-release python-install
 	TRACKLANE_COLLECTOR_BIN=$(CURDIR)/target/release/tracklane-collector $(VENV_PY) bench/python_track.py
+	TRACKLANE_COLLECTOR_BIN=$(CURDIR)/target/release/tracklane-collector $(VENV_PY) bench/python_import.py
 
 bench-rust: collector-release
 	TRACKLANE_COLLECTOR_BIN=$(CURDIR)/target/release/tracklane-collector $(CARGO) bench -p tracklane-core --bench deliver

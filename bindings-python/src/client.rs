@@ -10,17 +10,20 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use tracklane_core::{Context, Kind, Message, Outcome, ValidationError};
 
 use crate::config;
 use crate::convert::{self, ConvertError};
 use crate::errors;
+use crate::import;
 
 #[pyclass(frozen, subclass, weakref, module = "tracklane._native")]
 pub struct Client {
     inner: Arc<tracklane_core::Client>,
     strict: bool,
+    /// Destinations that record an event's arrival time, not its own (imports warn).
+    without_timestamp: Vec<String>,
 }
 
 /// Optional parts of a call, as Python passed them.
@@ -158,10 +161,22 @@ impl Client {
         crate::hooks::sync_log_level(py)?;
         let config = config::client_config(py, options, on_error, on_delivery)?;
         let strict = config.strict;
+        let keeps: Vec<bool> = config
+            .destinations
+            .iter()
+            .map(tracklane_core::import::keeps_timestamp)
+            .collect();
         let inner = tracklane_core::Client::new(config).map_err(|e| errors::config(py, &e))?;
+        let without_timestamp = inner
+            .destination_names()
+            .into_iter()
+            .zip(keeps)
+            .filter_map(|(name, keeps)| (!keeps).then_some(name))
+            .collect();
         Ok(Client {
             inner: Arc::new(inner),
             strict,
+            without_timestamp,
         })
     }
 
@@ -313,6 +328,60 @@ impl Client {
         let inner = &self.inner;
         let report = py.detach(|| inner.close(deadline));
         convert::serialize(py, &report)
+    }
+
+    /// One batch of `import_events` rows (dicts, or lists of cells named by `columns`) mapped
+    /// by `job`; their row numbers are `numbers`, or count from `first_row`. Returns `(handled, problems, interrupted)` where
+    /// `problems` lists `(index, status, message_id, [(code, destination, field, message)])`
+    /// for every row not plainly queued. `block_timeout=None` waits for room until
+    /// `should_stop()` (or a signal handler) says otherwise. Private: `tracklane/_import.py` is
+    /// its only caller.
+    #[pyo3(signature = (rows, job, *, first_row=0, numbers=None, columns=None, block_timeout=None, should_stop=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _import_rows<'py>(
+        &self,
+        py: Python<'py>,
+        rows: &Bound<'py, PyList>,
+        job: PyRef<'py, import::ImportJob>,
+        first_row: u64,
+        numbers: Option<Vec<u64>>,
+        columns: Option<Vec<String>>,
+        block_timeout: Option<f64>,
+        should_stop: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let block = match block_timeout {
+            Some(seconds) => self::timeout(seconds)?,
+            None => Duration::MAX,
+        };
+        let batch = import::import_rows(
+            py,
+            &self.inner,
+            rows,
+            &job,
+            import::RowNumbers {
+                first: first_row,
+                listed: numbers,
+            },
+            columns.as_deref(),
+            block,
+            should_stop,
+        )?;
+        let problems = PyList::empty(py);
+        for (index, status, message_id, errs) in &batch.problems {
+            let errs: Vec<_> = errs
+                .iter()
+                .map(|e| (&e.code, &e.destination, &e.field, &e.message))
+                .collect();
+            problems.append((index, status, message_id, errs))?;
+        }
+        (batch.handled, problems, batch.interrupted).into_pyobject(py)
+    }
+
+    /// Names of the destinations that keep no timestamp of their own (Web Analyzer, Silktide,
+    /// Tracardi): they record events at arrival, so an import's historical times are lost there.
+    #[getter]
+    fn destinations_without_timestamp(&self) -> Vec<String> {
+        self.without_timestamp.clone()
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -183,6 +183,31 @@ fn value_at(
     Err(type_error(path, obj, JSON_TYPES))
 }
 
+/// One cell of an imported row (`column` names it in errors). Missing values — `None`, a float
+/// NaN, pandas' `NaT` and `NA` — are `null`; anything else converts as a property value does.
+pub fn cell(obj: &Bound<'_, PyAny>, column: &str) -> Converted<Value> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_owned()));
+    }
+    if let Ok(f) = obj.cast_exact::<PyFloat>() {
+        let value = f.value();
+        return Ok(if value.is_nan() {
+            Value::Null
+        } else {
+            float(value, column)?
+        });
+    }
+    let type_name = obj.get_type().name()?;
+    if type_name == "NaTType" || type_name == "NAType" {
+        return Ok(Value::Null);
+    }
+    let mut path = column.to_string();
+    value_at(obj, &mut path, 1, 0)
+}
+
 fn sequence<'py>(
     items: impl Iterator<Item = Bound<'py, PyAny>>,
     len: usize,

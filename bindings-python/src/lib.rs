@@ -8,6 +8,7 @@ mod config;
 mod convert;
 mod errors;
 mod hooks;
+mod import;
 
 use pyo3::prelude::*;
 
@@ -39,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_DEPTH", tracklane_core::value::MAX_DEPTH)?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::TrackResult>()?;
+    m.add_class::<import::ImportJob>()?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(_python_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(_sync_log_level, m)?)?;

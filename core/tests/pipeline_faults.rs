@@ -381,3 +381,29 @@ fn close_abandons_what_cannot_be_delivered_and_reports_it() {
         .reason
         .contains("abandoned"));
 }
+
+#[test]
+fn close_with_a_zero_deadline_reports_what_is_held_and_stops_retrying_it() {
+    let c = collector();
+    c.add_fault(Fault::status("segment", 503).for_ms(60_000));
+    let client = client(fast_options(vec![destination(&c, "segment")]));
+    client.enqueue(event("e", 0)).unwrap();
+    assert!(eventually(Duration::from_secs(10), || {
+        client.stats().destinations[0].retries >= 1
+    }));
+    let report = client.close(Duration::ZERO);
+    assert_eq!(report.pending, 1, "not a false zero: {report:?}");
+    assert!(report.timed_out);
+    assert!(
+        eventually(Duration::from_secs(10), || client.stats().failed == 1),
+        "abandoned, and reported as failed"
+    );
+    let requests = stat(&c, "segment", "requests");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        stat(&c, "segment", "requests"),
+        requests,
+        "no retries after close gave up"
+    );
+    assert_eq!(client.stats().held_events, 0);
+}

@@ -3,6 +3,7 @@ Dreamdata and any Segment-spec collector, from one non-blocking ``track`` call.
 
     client = tracklane.Client(destinations=[tracklane.WebAnalyzer(api_key=..., website_id=1)])
     client.track("purchase", {"order_id": "ORD-1"}, anonymous_id=visitor_id)
+    report = client.import_events("events.csv", event="name", timestamp="ts")   # notebooks
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Iterable, Optional, Union
 
 from . import _native
 from ._client import Client
+from ._import_report import FailedRow, ImportReport
 from ._native import TrackResult
 from .destinations import (
     DestinationLike,
@@ -110,6 +112,8 @@ def close(timeout: Optional[float] = None) -> Optional[dict[str, Any]]:
 __all__ = [
     "Client",
     "TrackResult",
+    "ImportReport",
+    "FailedRow",
     "WebAnalyzer",
     "Koala",
     "Silktide",

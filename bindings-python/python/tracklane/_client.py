@@ -11,11 +11,16 @@ import logging
 import os
 import threading
 import weakref
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
-from . import _native
+from . import _import, _native
+from ._import_mapping import ANONYMOUS_ID_COLUMN, USER_ID_COLUMN, Field, _Default
 from .destinations import DestinationLike, destination_dict
 from .errors import DeliveryError
+
+if TYPE_CHECKING:
+    from ._import_report import ImportReport
+    from ._import_sources import SourceLike
 
 logger = logging.getLogger("tracklane")
 
@@ -51,6 +56,23 @@ def _options(
     return opts
 
 
+def _error_fanout(
+    user: Optional[Callable[[list[dict[str, Any]]], Any]], listeners: list[Callable[[list[dict[str, Any]]], Any]]
+) -> Callable[[list[dict[str, Any]]], Any]:
+    """The client's ``on_error`` hook: tells running imports (``listeners``), then the user's
+    callback. Holds no reference to the client, so it never keeps one alive."""
+
+    def on_error(failures: list[dict[str, Any]]) -> Any:
+        for listener in list(listeners):
+            try:
+                listener(failures)
+            except Exception:  # pragma: no cover - an import's bookkeeping must never hide the user's hook
+                logger.exception("tracklane: recording delivery failures for an import failed")
+        return user(failures) if user is not None else None
+
+    return on_error
+
+
 class Client(_native.Client):
     """A tracklane client: ``track`` never blocks, delivery happens in the background.
 
@@ -59,6 +81,7 @@ class Client(_native.Client):
     """
 
     _exit_timeout: float
+    _error_listeners: list[Callable[[list[dict[str, Any]]], Any]]
 
     def __new__(
         cls,
@@ -71,8 +94,12 @@ class Client(_native.Client):
     ) -> Client:
         opts = _options(destinations, options)
         exit_seconds = _exit_timeout(exit_timeout, opts)
-        self = super().__new__(cls, opts, on_error, on_delivery)
+        if on_error is not None and not callable(on_error):
+            raise TypeError("on_error must be callable")
+        listeners: list[Callable[[list[dict[str, Any]]], Any]] = []
+        self = super().__new__(cls, opts, _error_fanout(on_error, listeners), on_delivery)
         self._exit_timeout = exit_seconds
+        self._error_listeners = listeners
         return self
 
     def __init__(
@@ -110,6 +137,57 @@ class Client(_native.Client):
         with _live_lock:
             _live.discard(self)
         return report
+
+    def import_events(
+        self,
+        source: SourceLike,
+        *,
+        event: Field = "event",
+        timestamp: Field = "timestamp",
+        user_id: Union[Field, _Default] = USER_ID_COLUMN,
+        anonymous_id: Union[Field, _Default] = ANONYMOUS_ID_COLUMN,
+        properties: Union[Sequence[str], Callable[[dict[str, Any]], Any], None] = None,
+        exclude: Sequence[str] = (),
+        context: Union[Mapping[str, Any], Callable[[dict[str, Any]], Any], None] = None,
+        message_id: Field = None,
+        epoch_unit: str = "auto",
+        format: Optional[str] = None,
+        progress: bool = True,
+        errors: str = "collect",
+        flush_timeout: float = 60.0,
+        block_timeout: Optional[float] = None,
+    ) -> ImportReport:
+        """Imports historical events as ``track`` calls and returns an :class:`ImportReport`.
+
+        ``source``: an iterable of dicts, a pandas DataFrame, or the path of a CSV/TSV or JSON
+        Lines file (``.gz`` too), read as a stream. ``event``, ``timestamp``, ``user_id``,
+        ``anonymous_id`` and ``message_id`` each name a column or are a callable of the row
+        (``user_id``/``anonymous_id`` default to those columns when present; ``None`` leaves
+        a field out). The remaining
+        columns become properties unless ``properties`` lists them (or is a callable) or
+        ``exclude`` leaves them out. ``message_id`` names a key column from which ids are
+        derived (UUID v5); without it ids are derived from each row's content. Either way, the
+        same import run twice sends nothing twice. ``timestamp=None`` stamps events with the
+        import time. See ``docs/python.md`` ("Notebook imports") for every option.
+        """
+        return _import.import_events(
+            self,
+            source,
+            event=event,
+            timestamp=timestamp,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            properties=properties,
+            exclude=exclude,
+            context=context,
+            message_id=message_id,
+            epoch_unit=epoch_unit,
+            format=format,
+            progress=progress,
+            errors=errors,
+            flush_timeout=flush_timeout,
+            block_timeout=block_timeout,
+        )
 
     async def aflush(self, timeout: float = 10.0) -> dict[str, Any]:
         """``flush`` for asyncio code: runs in the loop's executor, never blocks the loop."""

@@ -9,6 +9,7 @@ __all__ = [
     "MAX_DEPTH",
     "Client",
     "TrackResult",
+    "ImportJob",
     "_after_fork_in_child",
     "_python_exiting",
     "_sync_log_level",
@@ -82,6 +83,17 @@ class Client:
     ) -> TrackResult: ...
     def flush(self, timeout: float = 10.0) -> dict[str, Any]: ...
     def close(self, timeout: float = 10.0) -> dict[str, Any]: ...
+    def _import_rows(
+        self,
+        rows: list[Any],
+        job: ImportJob,
+        *,
+        first_row: int = 0,
+        numbers: list[int] | None = None,
+        columns: list[str] | None = None,
+        block_timeout: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> tuple[int, list[tuple[int, str, str, list[tuple[str, str, str, str]]]], bool]: ...
     def stats(self) -> dict[str, Any]: ...
     @property
     def closed(self) -> bool: ...
@@ -89,6 +101,8 @@ class Client:
     def destination_names(self) -> list[str]: ...
     @property
     def strict(self) -> bool: ...
+    @property
+    def destinations_without_timestamp(self) -> list[str]: ...
 
 @final
 class TrackResult:
@@ -101,6 +115,26 @@ class TrackResult:
     @property
     def errors(self) -> list[Any]: ...
     def __bool__(self) -> bool: ...
+
+@final
+class ImportJob:
+    def __new__(
+        cls,
+        event: str,
+        *,
+        timestamp: str | None = None,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        key: str | None = None,
+        properties: list[str] | None = None,
+        properties_column: str | None = None,
+        exclude: list[str] | None = None,
+        context_column: str | None = None,
+        context: dict[str, Any] | None = None,
+        epoch_unit: str = "auto",
+        empty_is_missing: bool = False,
+    ) -> ImportJob: ...
+    def row_of(self, message_id: str) -> int | None: ...
 
 def _after_fork_in_child() -> None: ...
 def _python_exiting() -> None: ...

@@ -98,7 +98,19 @@ impl Client {
     /// Validates `message` for every destination, de-duplicates it by message id and queues
     /// it. Never does I/O; waits only under the `block` overflow policy. Rule violations are
     /// reported in the outcome, or returned as an error in strict mode.
-    pub fn enqueue(&self, mut message: Message) -> Result<Outcome, Error> {
+    pub fn enqueue(&self, message: Message) -> Result<Outcome, Error> {
+        self.enqueue_with(message, self.config.overflow, &mut || true)
+    }
+
+    /// [`Client::enqueue`] under a per-call overflow policy: an import blocks for room whatever
+    /// the client's policy. While blocked, `keep_waiting` is asked every
+    /// [`crate::import::INTERRUPT_CHECK_EVERY`]; once it says no, the event is dropped (Ctrl-C).
+    pub fn enqueue_with(
+        &self,
+        mut message: Message,
+        overflow: Overflow,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<Outcome, Error> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
@@ -136,13 +148,15 @@ impl Client {
             }
         }
         let bytes: usize = encoded.iter().map(|(_, e)| e.body.len()).sum();
-        let reserved = match self.config.overflow {
+        let reserved = match overflow {
             Overflow::DropNewest => engine.budget.try_reserve(bytes, encoded.len()),
-            Overflow::Block(timeout) => {
-                engine
-                    .budget
-                    .reserve_blocking(bytes, encoded.len(), timeout)
-            }
+            Overflow::Block(timeout) => crate::import::reserve_interruptibly(
+                &engine.budget,
+                bytes,
+                encoded.len(),
+                Some(timeout),
+                keep_waiting,
+            ),
         };
         if !reserved {
             return Ok(self.dropped(&engine, message_id, &encoded));
@@ -220,7 +234,7 @@ impl Client {
             }
         }
         let started = std::time::Instant::now();
-        let mut report = progress.wait(timeout);
+        let mut report = progress.wait(timeout, |lane| engine.counters[lane].held());
         // Callbacks for what this flush covered have run by the time it returns.
         if let Some(hooks) = &engine.hooks {
             hooks.drain(timeout.saturating_sub(started.elapsed()));
@@ -239,10 +253,10 @@ impl Client {
             return DeliveryReport::default();
         }
         let report = self.flush(timeout);
-        if !report.is_complete() {
-            for lane in &self.engine().lanes {
-                let _ = lane.send(Command::Abandon);
-            }
+        // Always: a lane the flush did not hear from may still hold events, and a lane with
+        // nothing left just stops retrying anything that comes after.
+        for lane in &self.engine().lanes {
+            let _ = lane.send(Command::Abandon);
         }
         report
     }

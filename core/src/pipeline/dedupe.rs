@@ -6,6 +6,7 @@
 //! The store is a trait so a Redis store (`SET NX` with a TTL) can share the window across
 //! processes and hosts later; the in-memory store is the default.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
@@ -92,25 +93,30 @@ impl DedupeStore for MemoryDedupe {
     fn first_sighting(&self, id: &str, now: Timestamp) -> bool {
         let hash = self.hash(id);
         let now = now.millis();
-        let mut shard = self.shard(hash);
+        let mut guard = self.shard(hash);
+        let shard = &mut *guard;
         while let Some(&(old, expires)) = shard.order.front() {
             if expires > now && shard.order.len() < self.max_per_shard {
                 break;
             }
             shard.order.pop_front();
-            if shard.expiry.get(&old) == Some(&expires) {
-                shard.expiry.remove(&old);
+            // Unless the id was seen again since (then a later entry in `order` owns it).
+            if let Entry::Occupied(entry) = shard.expiry.entry(old) {
+                if *entry.get() == expires {
+                    entry.remove();
+                }
             }
         }
-        if shard
-            .expiry
-            .get(&hash)
-            .is_some_and(|&expires| expires > now)
-        {
-            return false;
-        }
         let expires = now + self.window_ms;
-        shard.expiry.insert(hash, expires);
+        match shard.expiry.entry(hash) {
+            Entry::Occupied(entry) if *entry.get() > now => return false,
+            Entry::Occupied(mut entry) => {
+                entry.insert(expires);
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(expires);
+            }
+        }
         shard.order.push_back((hash, expires));
         true
     }

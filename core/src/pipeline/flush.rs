@@ -20,6 +20,7 @@ pub struct FlushProgress {
 struct State {
     lanes_expected: usize,
     lanes_registered: usize,
+    registered: Vec<bool>,
     outstanding: u64,
     destinations: Vec<DestinationReport>,
     failures: Vec<FailedEvent>,
@@ -31,6 +32,7 @@ impl FlushProgress {
             state: Mutex::new(State {
                 lanes_expected: destinations.len(),
                 lanes_registered: 0,
+                registered: vec![false; destinations.len()],
                 outstanding: 0,
                 destinations: destinations
                     .into_iter()
@@ -53,6 +55,7 @@ impl FlushProgress {
     pub fn register(&self, lane: usize, outstanding: u64) {
         let mut s = self.lock();
         s.lanes_registered += 1;
+        s.registered[lane] = true;
         s.outstanding += outstanding;
         s.destinations[lane].pending += outstanding;
         self.done.notify_all();
@@ -85,9 +88,10 @@ impl FlushProgress {
         Self::finished(&self.lock())
     }
 
-    /// Waits until finished or `timeout`, then reports. Lanes that never registered (their
-    /// task is gone) count everything as pending via the caller's held-events figure.
-    pub fn wait(&self, timeout: Duration) -> DeliveryReport {
+    /// Waits until finished or `timeout`, then reports. A lane that has not registered by
+    /// then (busy, or the deadline was zero) reports `held(lane)` as pending: everything it
+    /// holds, an upper bound of what the flush covers, rather than a false zero.
+    pub fn wait(&self, timeout: Duration, held: impl Fn(usize) -> u64) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
         let mut s = self.lock();
         while !Self::finished(&s) {
@@ -102,6 +106,13 @@ impl FlushProgress {
                 .0;
         }
         let timed_out = !Self::finished(&s);
+        for lane in 0..s.registered.len() {
+            if !s.registered[lane] {
+                let pending = held(lane);
+                s.outstanding += pending;
+                s.destinations[lane].pending += pending;
+            }
+        }
         DeliveryReport {
             delivered: s.destinations.iter().map(|d| d.delivered).sum(),
             failed: s.destinations.iter().map(|d| d.failed).sum(),

@@ -134,6 +134,14 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Events queued and not yet settled (delivered or failed): queued, in flight or waiting
+    /// to retry.
+    pub fn held(&self) -> u64 {
+        let queued = self.queued.load(Ordering::Acquire);
+        let settled = self.delivered.load(Ordering::Acquire) + self.failed.load(Ordering::Acquire);
+        queued.saturating_sub(settled)
+    }
+
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
