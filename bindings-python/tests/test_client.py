@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import tracklane
-from conftest import FAST, VISITOR, Collector, event_context
+from conftest import FAST, VISITOR, Collector, event_context, eventually
 
 KINDS = ["webanalyzer", "koala", "silktide", "tracardi", "dreamdata", "segment"]
 
@@ -295,6 +295,21 @@ def test_init_reuses_an_identical_client_and_replaces_a_changed_one(collector: C
     (message,) = collector.requests("segment")[0]["body"]["batch"]
     assert message["event"] == "invoice_paid" and message["anonymousId"] == VISITOR
     assert message["properties"] == {"amount": "10"}
+
+
+def test_module_level_flush_can_raise_on_failure(collector: Collector) -> None:
+    collector.fault(destination="segment", mode="status", status=503, for_ms=60_000)
+    client = tracklane.init([collector.destination("segment")], **FAST)
+    tracklane.track_event("invoice_paid", visitor_id=VISITOR)
+    try:
+        tracklane.flush(0.3, raise_on_failure=True)
+        raise AssertionError("expected DeliveryError")
+    except tracklane.DeliveryError as e:
+        assert e.report["pending"] == 1
+    finally:
+        tracklane.close(0)
+    # A retry on the wire when close gave up settles before the next test lifts the outage.
+    assert eventually(lambda: client.stats()["held_events"] == 0)
 
 
 def test_threads_share_one_client(collector: Collector) -> None:

@@ -95,10 +95,12 @@ def identify(user_id: Optional[str] = None, traits: Optional[dict[str, Any]] = N
     return get_client().identify(user_id, traits, **kwargs)
 
 
-def flush(timeout: float = 10.0) -> Optional[dict[str, Any]]:
-    """Flushes the module-level client, if any."""
+def flush(timeout: float = 10.0, *, raise_on_failure: bool = False) -> Optional[dict[str, Any]]:
+    """Flushes the module-level client, if any (``raise_on_failure`` as in ``Client.flush``)."""
     client = _default
-    return client.flush(timeout) if client is not None and not client.closed else None
+    if client is None or client.closed:
+        return None
+    return client.flush(timeout, raise_on_failure=raise_on_failure)
 
 
 def close(timeout: Optional[float] = None) -> Optional[dict[str, Any]]:
