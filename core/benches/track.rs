@@ -124,9 +124,29 @@ fn encoders(c: &mut Criterion) {
     }
 }
 
+/// Building one full Segment request (1,400 events, ~500 KB, gzipped): the lane's work per batch.
+fn requests(c: &mut Criterion) {
+    let dest = destination("segment").build().unwrap();
+    let mut bodies = Vec::new();
+    let mut group = None;
+    for n in 0..1_400 {
+        let mut m = message();
+        m.properties
+            .insert("order_id".into(), json!(format!("ORD-{n}")));
+        let encoded = dest.encode(&m, &[]).unwrap().unwrap();
+        group = Some(encoded.group);
+        bodies.push(encoded.body);
+    }
+    let group = group.unwrap();
+    let events: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    c.bench_function("request/segment (1,400 events, gzip)", |b| {
+        b.iter(|| black_box(dest.request(&group, &events, Timestamp::now())))
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = enqueue, steps, encoders
+    targets = enqueue, steps, encoders, requests
 }
 criterion_main!(benches);
