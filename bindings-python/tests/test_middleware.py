@@ -43,7 +43,7 @@ def test_wsgi_sets_the_visitor_cookie_when_absent(flask_url: Any, collector: Col
     response = requests.get(f"{url}/lead?x=1", headers={"User-Agent": "UA/1", "Referer": "https://ref.example/"})
     body = response.json()
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith(f"tl_vid={body['visitor']};") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert cookie.startswith(f"tracklane_id={body['visitor']};") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie
     assert uuid.UUID(body["visitor"]).version == 4 and body["status"] == "queued"
     client.flush(10)
@@ -57,14 +57,14 @@ def test_wsgi_sets_the_visitor_cookie_when_absent(flask_url: Any, collector: Col
 def test_wsgi_reuses_the_cookie_when_present(flask_url: Any) -> None:
     url, _ = flask_url
     visitor = str(uuid.uuid4())
-    response = requests.get(f"{url}/lead", cookies={"tl_vid": visitor}, headers={"X-Forwarded-For": "9.9.9.9"})
+    response = requests.get(f"{url}/lead", cookies={"tracklane_id": visitor}, headers={"X-Forwarded-For": "9.9.9.9"})
     assert response.json()["visitor"] == visitor and "Set-Cookie" not in response.headers
     assert response.json()["context"]["ip"] == "127.0.0.1"  # X-Forwarded-For ignored without trust_proxy
 
 
 def test_wsgi_replaces_a_malformed_cookie(flask_url: Any) -> None:
     url, _ = flask_url
-    response = requests.get(f"{url}/lead", cookies={"tl_vid": "not-a-uuid"})
+    response = requests.get(f"{url}/lead", cookies={"tracklane_id": "not-a-uuid"})
     assert response.json()["visitor"] != "not-a-uuid" and "Set-Cookie" in response.headers
 
 
@@ -89,8 +89,8 @@ def uvicorn_url(collector: Collector) -> Iterator[str]:
 def test_asgi_cookie_and_context_with_a_real_server(uvicorn_url: str, collector: Collector) -> None:
     first = requests.get(f"{uvicorn_url}/lead", headers={"User-Agent": "UA/2", "X-Forwarded-For": "5.6.7.8, 10.0.0.1"})
     visitor = first.json()["visitor"]
-    assert first.headers["set-cookie"].startswith(f"tl_vid={visitor};")
-    second = requests.get(f"{uvicorn_url}/lead", cookies={"tl_vid": visitor})
+    assert first.headers["set-cookie"].startswith(f"tracklane_id={visitor};")
+    second = requests.get(f"{uvicorn_url}/lead", cookies={"tracklane_id": visitor})
     assert second.json()["visitor"] == visitor and "set-cookie" not in second.headers
     assert requests.get(f"{uvicorn_url}/flush").json()["pending"] == 0
     assert eventually(lambda: len(segment_messages(collector)) == 2)

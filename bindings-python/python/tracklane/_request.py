@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from ._client import Client
     from ._native import TrackResult
 
-#: Default visitor cookie name (tracklane visitor id).
-DEFAULT_COOKIE_NAME = "tl_vid"
-#: Two years: long enough to recognise a returning visitor, the usual analytics lifetime.
-DEFAULT_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+#: Default visitor cookie name, the same as the Express middleware's.
+DEFAULT_COOKIE_NAME = "tracklane_id"
+#: One year, as in the Express middleware (and Dreamdata's own `dd_anonymous_id` guidance).
+DEFAULT_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 ClientSource = Union["Client", Callable[[], "Client"], None]
 
