@@ -82,6 +82,15 @@ def test_rule_violation_is_reported_not_raised_and_logged(collector: Collector, 
     assert any("too_many_keys" in r.getMessage() for r in caplog.records)
 
 
+def test_a_flood_of_rejections_logs_the_first_few_then_a_tally(collector: Collector, caplog: Any) -> None:
+    with client_for(collector, "webanalyzer") as client, caplog.at_level(logging.WARNING, "tracklane"):
+        results = [client.track("x", {f"k{i}": i for i in range(11)}, anonymous_id=VISITOR) for _ in range(1_000)]
+    assert all(r.status == "rejected" for r in results)
+    logged = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(logged) == 11, logged[-3:]
+    assert "1000 events rejected so far" in logged[-1]
+
+
 def test_strict_mode_raises_validation_error(collector: Collector) -> None:
     with client_for(collector, "webanalyzer", strict=True) as client:
         with pytest.raises(tracklane.ValidationError) as raised:

@@ -22,6 +22,10 @@ use crate::time::Timestamp;
 /// Drops are logged at warn on the first and then every this many (a full budget under load
 /// must not turn into a log flood).
 const DROP_LOG_EVERY: u64 = 1_000;
+/// Rejections are logged one by one for the first few, then every this many: every one is
+/// reported to its caller in the outcome, and a bad import must not flood the log.
+const REJECT_LOG_FIRST: u64 = 10;
+const REJECT_LOG_EVERY: u64 = 1_000;
 
 pub struct Client {
     config: ClientConfig,
@@ -185,12 +189,20 @@ impl Client {
         message_id: String,
         errors: Vec<ValidationError>,
     ) -> Result<Outcome, Error> {
-        Engine::count(&engine.rejected);
-        for error in &errors {
-            log::warn!(target: "tracklane", "event {message_id} rejected: {error}");
-        }
+        let n = Engine::count(&engine.rejected);
         if self.config.strict && !errors.is_empty() {
+            // The caller gets the error; a log line would say it twice.
             return Err(Error::Validation(errors[0].clone()));
+        }
+        if n <= REJECT_LOG_FIRST || n.is_multiple_of(REJECT_LOG_EVERY) {
+            let tally = if n > REJECT_LOG_FIRST {
+                format!(" ({n} events rejected so far; not every one is logged)")
+            } else {
+                String::new()
+            };
+            for error in &errors {
+                log::warn!(target: "tracklane", "event {message_id} rejected: {error}{tally}");
+            }
         }
         Ok(Outcome::Rejected { message_id, errors })
     }
