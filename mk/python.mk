@@ -18,8 +18,12 @@ $(PY_DEPS_STAMP): $(PY_TEST_REQS) | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet -r $(PY_TEST_REQS)
 	touch $@
 
+# Built for the host triple named explicitly, as `napi build --platform` does for the Node addon:
+# both then share target/<triple>/release, and a fresh clone compiles the dependencies once.
+HOST_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+
 python-install: $(PY_DEPS_STAMP)
-	$(VENV_PY) -m pip install --quiet --force-reinstall --no-deps .
+	CARGO_BUILD_TARGET=$(HOST_TRIPLE) $(VENV_PY) -m pip install --quiet --force-reinstall --no-deps .
 
 test-python: collector python-install
 	$(VENV_PY) -m mypy.stubtest tracklane._native
