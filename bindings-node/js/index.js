@@ -3,6 +3,7 @@
 // callback guards, one `beforeExit` flush for every live client, Express middleware).
 // All tracking logic is in the Rust core; this file only shapes arguments and results.
 
+const { types: { isDate } } = require('node:util')
 const native = require('../index.js')
 
 /** What `flush()`/`close()` wait by default (the core's DEFAULT_FLUSH_TIMEOUT): a flush never hangs. */
@@ -11,6 +12,8 @@ const DEFAULT_FLUSH_TIMEOUT_MS = 10_000
 const DEFAULT_EXIT_TIMEOUT_MS = 2_000
 
 const kNative = Symbol('tracklane.native')
+const kDestinations = Symbol('tracklane.destinations')
+const kSend = Symbol('tracklane.send')
 
 // One registry per process, even if two copies of this module are loaded (CJS + a bundled
 // copy): the `beforeExit` listener is installed once and covers every live client.
@@ -46,8 +49,11 @@ function guarded (name, fn) {
   }
 }
 
-/** The native `[status, messageId, destinations, flatErrors?]` as the public outcome object. */
-function outcome (raw) {
+/** The native outcome as the public object: the message id alone means queued for every destination. */
+function outcome (client, raw) {
+  if (typeof raw === 'string') {
+    return { status: 'queued', messageId: raw, destinations: client[kDestinations].slice(), errors: [] }
+  }
   const flat = raw[3]
   const errors = []
   if (flat !== undefined) {
@@ -56,6 +62,115 @@ function outcome (raw) {
     }
   }
   return { status: raw[0], messageId: raw[1], destinations: raw[2], errors }
+}
+
+// Call kinds as the native `send` numbers them, and the native method of each for the object
+// path.
+const TRACK = 0
+const IDENTIFY = 1
+const ALIAS = 2
+const PAGE = 3
+const GROUP = 4
+const OBJECT_PATH = ['track', 'identify', 'alias', 'page', 'group']
+
+// The fields of a call, one bit each in the order the native `send` takes them (`name`, page's
+// spelling of `event`, is passed as `event`).
+const EVENT = 1
+const PROPERTIES = 2
+const TRAITS = 4
+const USER_ID = 8
+const ANONYMOUS_ID = 16
+const PREVIOUS_ID = 32
+const GROUP_ID = 64
+const SESSION_ID = 128
+const CONTEXT = 256
+const MESSAGE_ID = 512
+const TIMESTAMP = 1024
+const NAME = 2048
+
+/** Maps with more keys than this are passed as objects rather than spread out. */
+const MAX_SPREAD_KEYS = 32
+
+/**
+ * The bits of the fields `keys` holds, or -1 when one is anything else (a snake_case spelling
+ * or a typo: the object path accepts or refuses it) or both `event` and `name` are there.
+ */
+function fieldBits (keys) {
+  let bits = 0
+  for (let i = 0; i < keys.length; i++) {
+    switch (keys[i]) {
+      case 'event': bits |= EVENT; break
+      case 'properties': bits |= PROPERTIES; break
+      case 'traits': bits |= TRAITS; break
+      case 'userId': bits |= USER_ID; break
+      case 'anonymousId': bits |= ANONYMOUS_ID; break
+      case 'previousId': bits |= PREVIOUS_ID; break
+      case 'groupId': bits |= GROUP_ID; break
+      case 'sessionId': bits |= SESSION_ID; break
+      case 'context': bits |= CONTEXT; break
+      case 'messageId': bits |= MESSAGE_ID; break
+      case 'timestamp': bits |= TIMESTAMP; break
+      case 'name': bits |= NAME; break
+      default: return -1
+    }
+  }
+  return (bits & EVENT) !== 0 && (bits & NAME) !== 0 ? -1 : bits
+}
+
+/** Returned by `mapField` for a value the object path must refuse. */
+const REFUSE = Symbol('refuse')
+
+/**
+ * A `properties`/`traits`/`context` value for the native `send`: an object's entries are
+ * appended to `entries` (its own enumerable string keys, each value read once, as the
+ * native object path reads them) and their count stands in for it. An array, a Date or a
+ * large object is passed as it is (the native side converts or refuses it); a value that
+ * is not an object at all goes to the object path, which refuses it.
+ */
+function mapField (value, entries) {
+  if (value === undefined || value === null) return value
+  if (typeof value !== 'object') return REFUSE
+  if (Array.isArray(value) || isDate(value)) return value
+  const keys = Object.keys(value)
+  if (keys.length > MAX_SPREAD_KEYS) return value
+  for (let i = 0; i < keys.length; i++) entries.push(keys[i], value[keys[i]])
+  return keys.length
+}
+
+/**
+ * Makes a call of `kind`. The fast path reads the call object here (`Object.keys` costs a
+ * fraction of listing keys through N-API), each own field once, and hands the native `send`
+ * the fields positionally with the maps spread out: one crossing, no key listing on the
+ * native side. A call it does not take (not an object, an unknown or snake_case key) or
+ * whose values fail to convert goes through the object path, which converts the call object
+ * again and throws the error it always threw (a getter in a failing call can run twice).
+ */
+function enqueue (client, kind, call) {
+  if (typeof call === 'object' && call !== null && !Array.isArray(call)) {
+    const bits = fieldBits(Object.keys(call))
+    if (bits !== -1) {
+      const entries = []
+      const event = (bits & EVENT) !== 0 ? call.event : (bits & NAME) !== 0 ? call.name : undefined
+      const properties = (bits & PROPERTIES) !== 0 ? mapField(call.properties, entries) : undefined
+      const traits = (bits & TRAITS) !== 0 ? mapField(call.traits, entries) : undefined
+      const context = (bits & CONTEXT) !== 0 ? mapField(call.context, entries) : undefined
+      if (properties !== REFUSE && traits !== REFUSE && context !== REFUSE) {
+        const present = (bits & NAME) !== 0 ? (bits ^ NAME) | EVENT : bits
+        const raw = client[kSend](kind | (present << 3), event, properties, traits,
+          (bits & USER_ID) !== 0 ? call.userId : undefined,
+          (bits & ANONYMOUS_ID) !== 0 ? call.anonymousId : undefined,
+          (bits & PREVIOUS_ID) !== 0 ? call.previousId : undefined,
+          (bits & GROUP_ID) !== 0 ? call.groupId : undefined,
+          (bits & SESSION_ID) !== 0 ? call.sessionId : undefined,
+          context,
+          (bits & MESSAGE_ID) !== 0 ? call.messageId : undefined,
+          (bits & TIMESTAMP) !== 0 ? call.timestamp : undefined,
+          ...entries)
+        if (raw !== undefined) return outcome(client, raw)
+      }
+    }
+  }
+  return outcome(client, client[kNative][OBJECT_PATH[kind]](call))
 }
 
 class Client {
@@ -71,19 +186,20 @@ class Client {
     const envExit = process.env.TRACKLANE_EXIT_TIMEOUT_MS
     this.exitTimeoutMs = timeoutArg('options.exitTimeoutMs', exitTimeoutMs,
       envExit !== undefined && envExit !== '' ? Number(envExit) : DEFAULT_EXIT_TIMEOUT_MS)
-    Object.defineProperty(this, kNative, {
-      value: new native.NativeClient(core, guarded('onError', onError), guarded('onDelivery', onDelivery))
-    })
+    const client = new native.NativeClient(core, guarded('onError', onError), guarded('onDelivery', onDelivery))
+    Object.defineProperty(this, kNative, { value: client })
+    Object.defineProperty(this, kDestinations, { value: client.destinationNames() })
+    Object.defineProperty(this, kSend, { value: client.sender() })
     registry.clients.add(this)
     installExitFlush()
   }
 
   /** Queues a track call; returns its outcome at once (never waits for the network). */
-  track (call) { return outcome(this[kNative].track(call)) }
-  identify (call) { return outcome(this[kNative].identify(call)) }
-  alias (call) { return outcome(this[kNative].alias(call)) }
-  page (call) { return outcome(this[kNative].page(call)) }
-  group (call) { return outcome(this[kNative].group(call)) }
+  track (call) { return enqueue(this, TRACK, call) }
+  identify (call) { return enqueue(this, IDENTIFY, call) }
+  alias (call) { return enqueue(this, ALIAS, call) }
+  page (call) { return enqueue(this, PAGE, call) }
+  group (call) { return enqueue(this, GROUP, call) }
 
   /** Resolves with the delivery report once what was queued before it settled, or at the timeout. */
   flush (timeoutMs) {

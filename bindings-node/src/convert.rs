@@ -8,6 +8,14 @@
 //! symbols, binary data, circular structures, NaN and Infinity are refused; nesting deeper
 //! than `MAX_DEPTH` is `value.too_deep`.
 //!
+//! A call arrives two ways. The fast path ([`Reader::fields`]) gets the call's fields, and the
+//! top-level entries of its maps, from the JS layer as arguments of one call: listing an
+//! object's keys through N-API (`napi_get_all_property_names`) costs more than all the rest
+//! of a conversion, where `Object.keys` in JS is cheap. The object path ([`Reader::message`])
+//! reads a call object itself; it takes snake_case and unknown keys, and it is the one that
+//! raises conversion errors (the JS layer retries a call the fast path could not convert
+//! through it). Both convert values with the same [`Reader::value`].
+//!
 //! This is the hot path of `track()`: raw `napi_*` calls, a stack buffer for short strings,
 //! and paths rendered only when an error is raised.
 
@@ -101,7 +109,12 @@ impl Reader {
             )
         };
         if len < buf.len() - 1 {
-            return String::from_utf8_lossy(&buf[..len]).into_owned();
+            // N-API writes whole characters and replaces lone surrogates, so this is valid
+            // UTF-8; the lossy conversion is only a guard, and its check costs more.
+            return match std::str::from_utf8(&buf[..len]) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(&buf[..len]).into_owned(),
+            };
         }
         unsafe { sys::napi_get_value_string_utf8(self.env, value, null_mut(), 0, &mut len) };
         let mut long = vec![0u8; len + 1];
@@ -394,7 +407,8 @@ impl Reader {
         }
     }
 
-    /// One `track`/`identify`/`alias`/`page`/`group` call object as a neutral message.
+    /// One `track`/`identify`/`alias`/`page`/`group` call object as a neutral message: its
+    /// own keys in order, so the first bad field is the one reported.
     pub fn message(&mut self, kind: Kind, call: Raw) -> Result<Message, ConvertError> {
         if self.type_of(call) != OBJECT || self.is(Check::Array, call) {
             return Err(ArgError::new(
@@ -410,45 +424,197 @@ impl Reader {
         }
         let mut message = Message::new(kind);
         for (key, value) in self.entries(call) {
-            match key.as_str() {
-                "event" | "name" => message.event = self.optional_string(value, &key)?,
-                "userId" | "user_id" => message.user_id = self.optional_string(value, "userId")?,
-                "anonymousId" | "anonymous_id" => {
-                    message.anonymous_id = self.optional_string(value, "anonymousId")?
-                }
-                "previousId" | "previous_id" => message.previous_id = self.optional_string(value, "previousId")?,
-                "groupId" | "group_id" => message.group_id = self.optional_string(value, "groupId")?,
-                "sessionId" | "session_id" => message.session_id = self.optional_string(value, "sessionId")?,
-                "messageId" | "message_id" => {
-                    if let Some(id) = self.optional_string(value, "messageId")? {
-                        message.message_id = id;
-                    }
-                }
-                "timestamp" => {
-                    if let Some(t) = self.timestamp(value)? {
-                        message.timestamp = t;
-                    }
-                }
-                "properties" => {
-                    message.properties = self.map(value, &Path::Root("properties"))?.unwrap_or_default()
-                }
-                "traits" => message.traits = self.map(value, &Path::Root("traits"))?.unwrap_or_default(),
-                "context" => {
-                    if let Some(map) = self.map(value, &Path::Root("context"))? {
-                        message.context = Context::from_json(map)?;
-                    }
-                }
-                _ => {
-                    return Err(ArgError::new(
-                        "ERR_INVALID_ARG_VALUE",
-                        key.as_str(),
-                        format!("is not a field of {}() (known: event, properties, traits, userId, anonymousId, previousId, groupId, sessionId, context, messageId, timestamp)", kind.as_str()),
-                    )
-                    .into())
-                }
+            let Some(field) = Field::from_key(&key) else {
+                return Err(ArgError::new(
+                    "ERR_INVALID_ARG_VALUE",
+                    key.as_str(),
+                    format!("is not a field of {}() (known: event, properties, traits, userId, anonymousId, previousId, groupId, sessionId, context, messageId, timestamp)", kind.as_str()),
+                )
+                .into());
+            };
+            self.set(&mut message, field, &key, value)?;
+        }
+        Ok(message)
+    }
+
+    /// A call whose fields the JS layer read from the call object (the fast path of
+    /// `js/index.js`: `Object.keys` in JS costs a fraction of listing keys through N-API).
+    /// `present` has bit `i` set for each field of [`Field::POSITIONAL`] the call has;
+    /// `args` holds the fields' values in that order, then the entries (key, value, key,
+    /// value...) of the maps the JS layer spread out: a map field given as a number `n` is
+    /// the next `n` entries, any other value is converted as it is.
+    ///
+    /// It converts with the same rules as [`Reader::message`]. On an error the JS layer
+    /// makes the call again through `message` with the call object, whose errors and paths
+    /// stay the reference (a cycle through a spread-out map, for one, is caught a level
+    /// later here, as a cycle all the same).
+    pub fn fields(
+        &mut self,
+        kind: Kind,
+        present: u32,
+        args: &[Raw],
+    ) -> Result<Message, ConvertError> {
+        let (values, mut entries) = args.split_at(Field::POSITIONAL.len().min(args.len()));
+        let mut message = Message::new(kind);
+        for (i, (&field, &value)) in Field::POSITIONAL.iter().zip(values).enumerate() {
+            if present & (1 << i) == 0 {
+                continue;
+            }
+            if field.is_map() && self.type_of(value) == NUMBER {
+                let count = (self.number(value) as usize).min(entries.len() / 2);
+                let (these, rest) = entries.split_at(count * 2);
+                entries = rest;
+                let map = self.spread_map(these, &Path::Root(field.name()))?;
+                self.put_map(&mut message, field, Some(map))?;
+            } else {
+                self.set(&mut message, field, field.name(), value)?;
             }
         }
         Ok(message)
+    }
+
+    /// A map from the `[key, value, key, value...]` the JS layer read from an object.
+    fn spread_map(
+        &mut self,
+        entries: &[Raw],
+        path: &Path,
+    ) -> Result<Map<String, Value>, ConvertError> {
+        let mut out = Map::with_capacity(entries.len() / 2);
+        for pair in entries.chunks_exact(2) {
+            let key = self.string(pair[0]);
+            let item_path = Path::Key(path, &key);
+            if let Some(v) = self.value(pair[1], &item_path, 1)? {
+                out.insert(key, v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Converts one field's value into `message`; `key` is how the caller spelled it (errors
+    /// name it).
+    fn set(
+        &mut self,
+        message: &mut Message,
+        field: Field,
+        key: &str,
+        value: Raw,
+    ) -> Result<(), ConvertError> {
+        match field {
+            Field::Event => message.event = self.optional_string(value, key)?,
+            Field::UserId => message.user_id = self.optional_string(value, "userId")?,
+            Field::AnonymousId => {
+                message.anonymous_id = self.optional_string(value, "anonymousId")?
+            }
+            Field::PreviousId => message.previous_id = self.optional_string(value, "previousId")?,
+            Field::GroupId => message.group_id = self.optional_string(value, "groupId")?,
+            Field::SessionId => message.session_id = self.optional_string(value, "sessionId")?,
+            Field::MessageId => {
+                if let Some(id) = self.optional_string(value, "messageId")? {
+                    message.message_id = id;
+                }
+            }
+            Field::Timestamp => {
+                if let Some(t) = self.timestamp(value)? {
+                    message.timestamp = t;
+                }
+            }
+            Field::Properties | Field::Traits | Field::Context => {
+                let map = self.map(value, &Path::Root(field.name()))?;
+                self.put_map(message, field, map)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a converted `properties`, `traits` or `context` into `message`.
+    fn put_map(
+        &self,
+        message: &mut Message,
+        field: Field,
+        map: Option<Map<String, Value>>,
+    ) -> Result<(), ConvertError> {
+        match field {
+            Field::Properties => message.properties = map.unwrap_or_default(),
+            Field::Traits => message.traits = map.unwrap_or_default(),
+            Field::Context => {
+                if let Some(map) = map {
+                    message.context = Context::from_json(map)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a call object.
+#[derive(Clone, Copy)]
+enum Field {
+    Event,
+    Properties,
+    Traits,
+    UserId,
+    AnonymousId,
+    PreviousId,
+    GroupId,
+    SessionId,
+    Context,
+    MessageId,
+    Timestamp,
+}
+
+impl Field {
+    /// The order of [`Reader::fields`]' values and presence bits (and of the JS layer's).
+    const POSITIONAL: [Field; 11] = [
+        Field::Event,
+        Field::Properties,
+        Field::Traits,
+        Field::UserId,
+        Field::AnonymousId,
+        Field::PreviousId,
+        Field::GroupId,
+        Field::SessionId,
+        Field::Context,
+        Field::MessageId,
+        Field::Timestamp,
+    ];
+
+    /// A call object's key, camelCase or snake_case (`name` is page's spelling of `event`).
+    fn from_key(key: &str) -> Option<Field> {
+        Some(match key {
+            "event" | "name" => Field::Event,
+            "properties" => Field::Properties,
+            "traits" => Field::Traits,
+            "userId" | "user_id" => Field::UserId,
+            "anonymousId" | "anonymous_id" => Field::AnonymousId,
+            "previousId" | "previous_id" => Field::PreviousId,
+            "groupId" | "group_id" => Field::GroupId,
+            "sessionId" | "session_id" => Field::SessionId,
+            "context" => Field::Context,
+            "messageId" | "message_id" => Field::MessageId,
+            "timestamp" => Field::Timestamp,
+            _ => return None,
+        })
+    }
+
+    fn is_map(self) -> bool {
+        matches!(self, Field::Properties | Field::Traits | Field::Context)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Event => "event",
+            Field::Properties => "properties",
+            Field::Traits => "traits",
+            Field::UserId => "userId",
+            Field::AnonymousId => "anonymousId",
+            Field::PreviousId => "previousId",
+            Field::GroupId => "groupId",
+            Field::SessionId => "sessionId",
+            Field::Context => "context",
+            Field::MessageId => "messageId",
+            Field::Timestamp => "timestamp",
+        }
     }
 }
 
@@ -496,14 +662,27 @@ fn decimal(mut words: Vec<u64>) -> String {
     }
 }
 
-/// The outcome of a call as `[status, messageId, destinations, errors?]`; the JS layer turns
-/// it into `{status, messageId, destinations, errors}`. An object literal built in JS gets a
-/// stable hidden class at once, where named properties set through N-API cost a key
-/// internalization and a map transition each: this halves the cost of `track()`.
+/// The outcome of a call for the JS layer, which turns it into `{status, messageId,
+/// destinations, errors}`. The common case, queued for every destination of the client with
+/// no rule broken, is the message id alone (a string): the JS layer fills in the rest from the
+/// destination names it keeps, so one string crosses the boundary. Anything else is
+/// `[status, messageId, destinations, errors?]`. An object literal built in JS gets a stable
+/// hidden class at once, where named properties set through N-API cost a key internalization
+/// and a map transition each.
 ///
 /// # Safety
 /// `env` must be the current call's env, on the JS thread.
-pub unsafe fn outcome(env: Env, outcome: &Outcome) -> Raw {
+pub unsafe fn outcome(env: Env, outcome: &Outcome, all_destinations: &[String]) -> Raw {
+    if let Outcome::Queued {
+        message_id,
+        destinations,
+        rejected,
+    } = outcome
+    {
+        if rejected.is_empty() && destinations.as_slice() == all_destinations {
+            return js_string(env, message_id);
+        }
+    }
     let names: &[String] = match outcome {
         Outcome::Queued { destinations, .. } => destinations,
         _ => &[],

@@ -136,12 +136,19 @@ fn throw(
     napi::Error::new(Status::PendingException, message.to_string())
 }
 
-/// A JS string (null on failure, which napi treats as an invalid argument downstream).
+/// A JS string (null on failure, which napi treats as an invalid argument downstream). ASCII
+/// text (message ids, codes, destination names) is created as Latin-1, which V8 copies
+/// without decoding.
 ///
 /// # Safety
 /// `env` must be the current call's env, on the JS thread.
 pub unsafe fn js_string(env: sys::napi_env, text: &str) -> sys::napi_value {
     let mut value = std::ptr::null_mut();
-    sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value);
+    let (ptr, len) = (text.as_ptr().cast(), text.len() as isize);
+    if text.is_ascii() {
+        sys::napi_create_string_latin1(env, ptr, len, &mut value);
+    } else {
+        sys::napi_create_string_utf8(env, ptr, len, &mut value);
+    }
     value
 }
