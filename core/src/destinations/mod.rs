@@ -214,7 +214,9 @@ pub fn event_json<T: Serialize + ?Sized>(value: &T) -> String {
     if serde_json::to_writer(&mut out, value).is_err() {
         return String::new();
     }
-    if out.capacity() > 2 * out.len() + 64 {
+    // Queued bodies wait (through an outage, for up to hours) and count against the memory
+    // budget by length: give back the slack. Shrinking a block is done in place, cheaply.
+    if out.capacity() > out.len() + 32 {
         out.shrink_to_fit();
     }
     // SAFETY: serde_json writes only valid UTF-8 (its own `to_string` relies on the same).
