@@ -43,34 +43,84 @@ static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static ONE_MS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn type_error(path: &str, obj: &Bound<'_, PyAny>, expected: &str) -> ConvertError {
+fn type_error(path: &Path<'_>, obj: &Bound<'_, PyAny>, expected: &str) -> ConvertError {
     let name = obj
         .get_type()
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "?".into());
     ConvertError::Type(PyTypeError::new_err(format!(
-        "{path}: {name} is not {expected}"
+        "{}: {name} is not {expected}",
+        path.render()
     )))
 }
 
 const JSON_TYPES: &str = "JSON-serialisable (expected dict, list, tuple, str, int, float, bool, None, datetime, date, Decimal, UUID or Enum)";
 
+/// Where a value sits (`properties.items[2].price`): a chain of steps on the stack, turned into
+/// text only when an error names it, so the walk builds no string for values that convert.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    /// `properties`, `traits`, `context`, `options`; empty for an import cell, whose column is
+    /// then the first key.
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root(name) => out.push_str(name),
+            Path::Key(parent, key) => {
+                parent.write(out);
+                if !matches!(parent, Path::Root("")) {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Path::Index(parent, index) => {
+                parent.write(out);
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    /// The top-level key (`properties.nested`): what a depth error names, as the core's own
+    /// check does.
+    fn top_key(&self) -> String {
+        let mut node = self;
+        while let Path::Key(parent, _) | Path::Index(parent, _) = node {
+            if matches!(parent, Path::Root(_)) {
+                break;
+            }
+            node = parent;
+        }
+        node.render()
+    }
+}
+
 /// A `dict` with `str` keys at `path` (`properties`, `traits`, `context`) → JSON object.
 pub fn map(obj: &Bound<'_, PyAny>, path: &str) -> Converted<Map<String, Value>> {
+    let root = Path::Root(path);
     let dict = obj
         .cast::<PyDict>()
-        .map_err(|_| type_error(path, obj, "a dict"))?;
-    let mut buf = String::with_capacity(64);
-    buf.push_str(path);
-    dict_to_map(dict, &mut buf, 0, path.len())
+        .map_err(|_| type_error(&root, obj, "a dict"))?;
+    dict_to_map(dict, &root, 0)
 }
 
 fn dict_to_map(
     dict: &Bound<'_, PyDict>,
-    path: &mut String,
+    path: &Path<'_>,
     depth: usize,
-    root_len: usize,
 ) -> Converted<Map<String, Value>> {
     let mut out = Map::with_capacity(dict.len());
     for (key, value) in dict.iter() {
@@ -79,36 +129,18 @@ fn dict_to_map(
             Err(_) => {
                 let shown = key.repr().map(|r| r.to_string()).unwrap_or_default();
                 return Err(ConvertError::Type(PyTypeError::new_err(format!(
-                    "{path}: key {shown} is not a str (JSON object keys are strings)"
+                    "{}: key {shown} is not a str (JSON object keys are strings)",
+                    path.render()
                 ))));
             }
         };
-        let len = path.len();
-        path.push('.');
-        path.push_str(&key);
-        let v = value_at(&value, path, depth + 1, root_len)?;
-        path.truncate(len);
+        let v = value_at(&value, &Path::Key(path, &key), depth + 1)?;
         out.insert(key, v);
     }
     Ok(out)
 }
 
-/// The path a depth error names: the top-level key, as the core's own check does.
-fn top_key(path: &str, root_len: usize) -> String {
-    let rest = &path[root_len..];
-    let end = rest[1..]
-        .find(['.', '['])
-        .map(|i| i + 1)
-        .unwrap_or(rest.len());
-    path[..root_len + end].to_string()
-}
-
-fn value_at(
-    obj: &Bound<'_, PyAny>,
-    path: &mut String,
-    depth: usize,
-    root_len: usize,
-) -> Converted<Value> {
+fn value_at(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Converted<Value> {
     let py = obj.py();
     if obj.is_none() {
         return Ok(Value::Null);
@@ -126,26 +158,26 @@ fn value_at(
         return float(f.value(), path);
     }
     if depth > WALK_LIMIT {
-        return Err(ConvertError::Rule(too_deep(&top_key(path, root_len))));
+        return Err(ConvertError::Rule(too_deep(&path.top_key())));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        return Ok(Value::Object(dict_to_map(d, path, depth, root_len)?));
+        return Ok(Value::Object(dict_to_map(d, path, depth)?));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return sequence(l.iter(), l.len(), path, depth, root_len);
+        return sequence(l.iter(), l.len(), path, depth);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return sequence(t.iter(), t.len(), path, depth, root_len);
+        return sequence(t.iter(), t.len(), path, depth);
     }
     // Subclasses (str-based enums, int subclasses...) and the library types, slower path.
     if let Ok(s) = obj.cast::<PyString>() {
         if obj.is_instance(ENUM.import(py, "enum", "Enum")?)? {
-            return value_at(&obj.getattr("value")?, path, depth + 1, root_len);
+            return value_at(&obj.getattr("value")?, path, depth + 1);
         }
         return Ok(Value::String(s.to_str()?.to_owned()));
     }
     if obj.is_instance(ENUM.import(py, "enum", "Enum")?)? {
-        return value_at(&obj.getattr("value")?, path, depth + 1, root_len);
+        return value_at(&obj.getattr("value")?, path, depth + 1);
     }
     if obj.cast::<PyBool>().is_ok() {
         return Ok(Value::Bool(obj.is_truthy()?));
@@ -167,7 +199,7 @@ fn value_at(
     if obj.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
         if !obj.call_method0("is_finite")?.is_truthy()? {
             return Err(ConvertError::Rule(not_finite(
-                path,
+                &path.render(),
                 &obj.str()?.to_string(),
             )));
         }
@@ -186,6 +218,7 @@ fn value_at(
 /// One cell of an imported row (`column` names it in errors). Missing values — `None`, a float
 /// NaN, pandas' `NaT` and `NA` — are `null`; anything else converts as a property value does.
 pub fn cell(obj: &Bound<'_, PyAny>, column: &str) -> Converted<Value> {
+    let path = Path::Key(&Path::Root(""), column);
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -197,32 +230,25 @@ pub fn cell(obj: &Bound<'_, PyAny>, column: &str) -> Converted<Value> {
         return Ok(if value.is_nan() {
             Value::Null
         } else {
-            float(value, column)?
+            float(value, &path)?
         });
     }
     let type_name = obj.get_type().name()?;
     if type_name == "NaTType" || type_name == "NAType" {
         return Ok(Value::Null);
     }
-    let mut path = column.to_string();
-    value_at(obj, &mut path, 1, 0)
+    value_at(obj, &path, 1)
 }
 
 fn sequence<'py>(
     items: impl Iterator<Item = Bound<'py, PyAny>>,
     len: usize,
-    path: &mut String,
+    path: &Path<'_>,
     depth: usize,
-    root_len: usize,
 ) -> Converted<Value> {
     let mut out = Vec::with_capacity(len);
     for (i, item) in items.enumerate() {
-        let before = path.len();
-        path.push('[');
-        path.push_str(&i.to_string());
-        path.push(']');
-        out.push(value_at(&item, path, depth + 1, root_len)?);
-        path.truncate(before);
+        out.push(value_at(&item, &Path::Index(path, i), depth + 1)?);
     }
     Ok(Value::Array(out))
 }
@@ -239,8 +265,12 @@ fn int(obj: &Bound<'_, PyAny>) -> Converted<Value> {
     Ok(Value::String(obj.str()?.extract()?))
 }
 
-fn float(value: f64, path: &str) -> Converted<Value> {
-    finite_number(value, path).map_err(ConvertError::Rule)
+fn float(value: f64, path: &Path<'_>) -> Converted<Value> {
+    match Number::from_f64(value) {
+        Some(n) => Ok(Value::Number(n)),
+        // NaN or an infinity: the core words the rule.
+        None => finite_number(value, &path.render()).map_err(ConvertError::Rule),
+    }
 }
 
 fn not_finite(path: &str, shown: &str) -> ValidationError {
@@ -325,7 +355,7 @@ pub fn timestamp(obj: &Bound<'_, PyAny>) -> Converted<Timestamp> {
         });
     }
     Err(type_error(
-        "timestamp",
+        &Path::Root("timestamp"),
         obj,
         "a datetime, an ISO 8601 string or epoch seconds",
     ))

@@ -19,6 +19,8 @@ use tracklane_core::Hooks;
 use crate::convert;
 
 static PYTHON_EXITING: AtomicBool = AtomicBool::new(false);
+/// Whether [`BRIDGE`] is the `log` crate's logger (then it also owns `log::max_level`).
+static BRIDGE_INSTALLED: AtomicBool = AtomicBool::new(false);
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// `log::Level as usize` of the most verbose record Python would keep (0 = none).
 static MAX_LEVEL: AtomicUsize = AtomicUsize::new(Level::Warn as usize);
@@ -133,7 +135,19 @@ impl Log for Bridge {
 pub fn install_logger() {
     // Fails only if the embedding program installed its own logger first; then it keeps it.
     if log::set_logger(&BRIDGE).is_ok() {
-        log::set_max_level(LevelFilter::Trace);
+        BRIDGE_INSTALLED.store(true, Ordering::Relaxed);
+        log::set_max_level(level_filter(MAX_LEVEL.load(Ordering::Relaxed)));
+    }
+}
+
+fn level_filter(max: usize) -> LevelFilter {
+    match max {
+        0 => LevelFilter::Off,
+        1 => LevelFilter::Error,
+        2 => LevelFilter::Warn,
+        3 => LevelFilter::Info,
+        4 => LevelFilter::Debug,
+        _ => LevelFilter::Trace,
     }
 }
 
@@ -148,5 +162,10 @@ pub fn sync_log_level(py: Python<'_>) -> PyResult<()> {
         _ => 0,
     };
     MAX_LEVEL.store(max, Ordering::Relaxed);
+    // The `log` macros compare with this before building a record: a level Python would
+    // discard then costs one atomic load where it is logged, on any thread.
+    if BRIDGE_INSTALLED.load(Ordering::Relaxed) {
+        log::set_max_level(level_filter(max));
+    }
     Ok(())
 }

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import tracklane
-from conftest import FAST, VISITOR, Collector, event_context, eventually
+from conftest import FAST, VISITOR, Collector, event_context, eventually, run_python
 
 KINDS = ["webanalyzer", "koala", "silktide", "tracardi", "dreamdata", "segment"]
 
@@ -337,6 +337,51 @@ def test_threads_share_one_client(collector: Collector) -> None:
     assert report["pending"] == 0 and report["failed"] == 0 and report["dropped"] == 0
     stats = collector.stats("segment")
     assert stats["events"] == 80_000 and stats["duplicate_ids"] == 0
+
+
+def test_callbacks_and_log_records_that_need_the_gil_never_stall_a_tracking_loop(collector: Collector) -> None:
+    # track() keeps the GIL while it queues (drop_newest); meanwhile the hooks thread and the
+    # runtime's workers wait for it to run callbacks and forward log records, and the callbacks
+    # call track() themselves. A core lock held by any of them while it waits would hang this.
+    collector.fault(destination="segment", mode="status", status=503, fraction=0.3)
+    collector.fault(destination="dreamdata", mode="status", status=401)
+    code = f"""
+import logging, tracklane
+forwarded = []
+class Recorder(logging.Handler):
+    def emit(self, record):
+        forwarded.append(record.levelname)
+logging.basicConfig(level=logging.DEBUG, handlers=[Recorder()])
+hooked = []
+def on_delivery(delivery):
+    hooked.append(client.track("delivered", anonymous_id="hook"))
+def on_error(failures):
+    hooked.append(client.track("failed", anonymous_id="hook"))
+client = tracklane.Client([{collector.destination("segment")!r}, {collector.destination("dreamdata")!r}],
+                          on_delivery=on_delivery, on_error=on_error, flush_at=20, flush_interval_ms=5,
+                          retry_base_ms=5, retry_cap_ms=20, max_queue_events=1_000_000)
+for i in range(5_000):
+    client.track("e", {{"i": i}}, anonymous_id="a")
+client.flush(60)
+client.close(5)
+print(len(hooked) > 0, all(r.status == "queued" for r in hooked), {{"DEBUG", "WARNING"}} <= set(forwarded))
+"""
+    assert run_python(code, timeout=120).split() == ["True", "True", "True"]
+
+
+def test_debug_records_from_delivery_reach_python_only_when_its_level_allows(collector: Collector, caplog: Any) -> None:
+    def retried_once() -> bool:
+        caplog.clear()
+        collector.fault(destination="segment", mode="status", status=503, count=1)
+        with client_for(collector) as client:  # a client reads the logger's level when built
+            client.track("e", anonymous_id=VISITOR)
+            assert client.flush(10)["delivered"] == 1
+        return any("retrying in" in r.getMessage() for r in caplog.records)
+
+    with caplog.at_level(logging.DEBUG, "tracklane"):
+        assert retried_once()
+    with caplog.at_level(logging.INFO, "tracklane"):
+        assert not retried_once()
 
 
 def test_asyncio_flush_and_close_inside_a_running_loop(collector: Collector) -> None:
