@@ -277,7 +277,11 @@ pub fn new_message_id() -> String {
             seeded.set(generation);
         }
     });
-    uuid::Uuid::new_v4().to_string()
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 fn require(field: &str, value: &Option<String>) -> Result<(), ValidationError> {
@@ -331,7 +335,8 @@ fn check_id(field: &str, id: Option<&str>, required: bool) -> Result<(), Validat
             "must not be empty",
         ));
     }
-    if id.chars().count() > MAX_ID_CHARS {
+    // Counting characters only when the bytes could exceed the limit (a char is ≥ 1 byte).
+    if id.len() > MAX_ID_CHARS && id.chars().count() > MAX_ID_CHARS {
         return Err(ValidationError::new(
             format!("message.{field}.too_long"),
             "message",

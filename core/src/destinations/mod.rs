@@ -203,24 +203,33 @@ pub fn bytes_with_envelope(encoded: &Encoded) -> usize {
     encoded.body.len() + envelope
 }
 
-/// Room for a typical event (a few hundred bytes), so its body is written once rather than
-/// regrown from empty through every power of two.
-const EVENT_CAPACITY: usize = 512;
-
-/// One event's JSON body.
+/// One event's JSON body, exactly as long as it needs to be: serialized into a per-thread
+/// scratch buffer, then copied out once. Queued bodies wait (through an outage, for hours)
+/// and count against the memory budget by length, so no slack is kept; a growing buffer would
+/// also be copied at every doubling.
 pub fn event_json<T: Serialize + ?Sized>(value: &T) -> String {
-    let mut out = Vec::with_capacity(EVENT_CAPACITY);
-    // Fails only for maps with non-string keys, which no wire type has.
-    if serde_json::to_writer(&mut out, value).is_err() {
-        return String::new();
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    // Queued bodies wait (through an outage, for up to hours) and count against the memory
-    // budget by length: give back the slack. Shrinking a block is done in place, cheaply.
-    if out.capacity() > out.len() + 32 {
-        out.shrink_to_fit();
-    }
-    // SAFETY: serde_json writes only valid UTF-8 (its own `to_string` relies on the same).
-    unsafe { String::from_utf8_unchecked(out) }
+    /// A scratch buffer that grew past this (a huge event) is not kept.
+    const KEEP: usize = 64 * 1024;
+    SCRATCH.with(|scratch| {
+        let Ok(mut buffer) = scratch.try_borrow_mut() else {
+            // Re-entered (a Serialize impl encoding another event): a buffer of its own.
+            return serde_json::to_string(value).unwrap_or_default();
+        };
+        buffer.clear();
+        // Fails only for maps with non-string keys, which no wire type has.
+        let body = match serde_json::to_writer(&mut *buffer, value) {
+            // SAFETY: serde_json writes only valid UTF-8 (its own `to_string` relies on it).
+            Ok(()) => unsafe { String::from_utf8_unchecked(buffer.to_vec()) },
+            Err(_) => String::new(),
+        };
+        if buffer.capacity() > KEEP {
+            *buffer = Vec::new();
+        }
+        body
+    })
 }
 
 /// Gzips a request body (Segment-spec collectors accept `Content-Encoding: gzip`).
