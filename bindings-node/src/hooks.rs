@@ -55,4 +55,8 @@ impl Hooks for NodeHooks {
             f.call(report(delivery), ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
+
+    fn wants_deliveries(&self) -> bool {
+        self.on_delivery.is_some()
+    }
 }

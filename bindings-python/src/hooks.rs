@@ -86,6 +86,10 @@ impl Hooks for PyHooks {
         });
     }
 
+    fn wants_deliveries(&self) -> bool {
+        self.on_delivery.is_some()
+    }
+
     fn on_delivery(&self, delivery: &Delivery) {
         let Some(callback) = &self.on_delivery else {
             return;

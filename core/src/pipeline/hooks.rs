@@ -17,6 +17,11 @@ pub trait Hooks: Send + Sync {
     fn on_error(&self, _failures: &[FailedEvent]) {}
     /// A batch the collector stored (with the profile id it assigned, for Tracardi).
     fn on_delivery(&self, _delivery: &Delivery) {}
+    /// Whether `on_delivery` does anything: if not, lanes skip building the delivery (a copy
+    /// of every delivered message id).
+    fn wants_deliveries(&self) -> bool {
+        true
+    }
 }
 
 enum Call {
@@ -30,10 +35,12 @@ enum Call {
 #[derive(Clone)]
 pub struct Dispatcher {
     tx: Sender<Call>,
+    wants_deliveries: bool,
 }
 
 impl Dispatcher {
     pub fn start(hooks: Arc<dyn Hooks>) -> Dispatcher {
+        let wants_deliveries = hooks.wants_deliveries();
         let (tx, rx) = channel::<Call>();
         let spawned = std::thread::Builder::new()
             .name("tracklane-hooks".into())
@@ -57,7 +64,14 @@ impl Dispatcher {
         if let Err(e) = spawned {
             log::error!(target: "tracklane", "cannot start the hooks thread: {e}");
         }
-        Dispatcher { tx }
+        Dispatcher {
+            tx,
+            wants_deliveries,
+        }
+    }
+
+    pub fn wants_deliveries(&self) -> bool {
+        self.wants_deliveries
     }
 
     pub fn error(&self, failures: Vec<FailedEvent>) {

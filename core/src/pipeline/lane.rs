@@ -275,7 +275,7 @@ impl Lane {
         let count = batch.items.len() as u64;
         Counters::add(&self.cx.counters.delivered, count);
         Counters::add(&self.cx.totals.delivered, count);
-        if let Some(hooks) = &self.cx.hooks {
+        if let Some(hooks) = self.cx.hooks.as_ref().filter(|h| h.wants_deliveries()) {
             hooks.delivery(Delivery {
                 destination: self.cx.destination.name().to_string(),
                 message_ids: batch.items.iter().map(|i| i.message_id.clone()).collect(),
