@@ -7,9 +7,10 @@ import path from 'node:path'
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const VISITOR = '550e8400-e29b-41d4-a716-446655440000'
 
-export async function startCollector () {
+/** Starts the collector; `extraArgs` (e.g. `['--keep-bodies', 'false']` for benchmarks) go on its command line. */
+export async function startCollector (extraArgs = []) {
   const bin = process.env.TRACKLANE_COLLECTOR_BIN || path.join(root, 'target/debug/tracklane-collector')
-  const proc = spawn(bin, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(bin, ['--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout })
     rl.once('line', (l) => { rl.close(); resolve(l) })

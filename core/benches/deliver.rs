@@ -32,7 +32,8 @@ impl Collector {
         match std::env::var("TRACKLANE_COLLECTOR_BIN") {
             Ok(bin) if std::path::Path::new(&bin).exists() => {
                 let mut child = Command::new(bin)
-                    .args(["--port", "0"])
+                    // Counts and ids, not every body: as a real collector would not keep them either.
+                    .args(["--port", "0", "--keep-bodies", "false"])
                     .stdout(Stdio::piped())
                     .spawn()
                     .expect("start the collector");
@@ -43,7 +44,13 @@ impl Collector {
                 let url = line.trim().rsplit(' ').next().unwrap().to_string();
                 Collector::Process(child, url)
             }
-            _ => Collector::InProcess(RunningCollector::start(CollectorConfig::default()).unwrap()),
+            _ => Collector::InProcess(
+                RunningCollector::start(CollectorConfig {
+                    keep_bodies: false,
+                    ..CollectorConfig::default()
+                })
+                .unwrap(),
+            ),
         }
     }
 

@@ -46,6 +46,10 @@ pub struct CollectorConfig {
     pub tracardi_sources: Vec<String>,
     pub dreamdata_keys: Vec<String>,
     pub segment_keys: Vec<String>,
+    /// Keep each request's parsed body for `/_requests` (tests read them). Benchmarks turn it
+    /// off: a real collector does not hold every body in memory, and a million parsed events
+    /// would cost this stand-in more CPU and memory than the client under test.
+    pub keep_bodies: bool,
 }
 
 impl Default for CollectorConfig {
@@ -62,6 +66,7 @@ impl Default for CollectorConfig {
             silktide_keys: vec![DEFAULT_SILKTIDE_KEY.to_owned()],
             tracardi_sources: vec![DEFAULT_TRACARDI_SOURCE.to_owned()],
             dreamdata_keys: vec![DEFAULT_DREAMDATA_KEY.to_owned()],
+            keep_bodies: true,
             segment_keys: vec![DEFAULT_SEGMENT_KEY.to_owned()],
         }
     }

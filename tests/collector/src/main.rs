@@ -27,6 +27,8 @@ options (a repeated list option replaces the default list):
   --tracardi-source S      Tracardi source id (default source-id)
   --dreamdata-key K        Dreamdata source API key (default test-dd-key)
   --segment-key K          Segment write key (default test-segment-key)
+  --keep-bodies B          keep request bodies for /_requests: true (default) or false
+                           (benchmarks: counts and ids are kept either way)
   -h, --help               print this help";
 
 /// Exit status for a command-line mistake.
@@ -125,6 +127,13 @@ fn apply(
         "--port" => config.port = number(flag, &value)?,
         "--wa-rate-limit" => config.wa_rate_limit = number(flag, &value)?,
         "--wa-rate-window-ms" => config.wa_rate_window_ms = number(flag, &value)?,
+        "--keep-bodies" => {
+            config.keep_bodies = match value.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("{flag} takes true or false, got {value:?}")),
+            }
+        }
         "--wa-website-id" => {
             if first_use {
                 config.wa_website_ids.clear();

@@ -122,7 +122,9 @@ async fn handle_api(
         0
     };
     // Moved, not cloned, once answered: bodies are the bulk of what the collector handles.
-    record.body = api_req.json.unwrap_or(Value::Null);
+    if state.config.keep_bodies {
+        record.body = api_req.json.unwrap_or(Value::Null);
+    }
     state.recorder.record(record, &outcome.identities);
     drop(state);
 

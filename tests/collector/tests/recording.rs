@@ -223,3 +223,24 @@ async fn config_endpoint_rejects_unknown_fields() {
     let reply = post(&format!("{}/_config", c.url()), &[], &json!({"rate": 1})).await;
     assert_eq!(reply.status, 400);
 }
+
+#[tokio::test]
+async fn without_bodies_it_still_counts_events_and_ids() {
+    let c = RunningCollector::start(tracklane_collector::CollectorConfig {
+        keep_bodies: false,
+        ..Default::default()
+    })
+    .expect("collector starts");
+    assert_eq!(wa_track(&c, &json!({"name": "signup"})).await.status, 200);
+    assert_eq!(wa_track(&c, &json!({"name": "signup"})).await.status, 200);
+    let recorded = c.requests();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0].body, Value::Null, "the body is not kept");
+    assert_eq!((recorded[0].status, recorded[0].events), (200, 1));
+    let stats = c.stats();
+    assert_eq!(stats["webanalyzer"]["events"], 2);
+    assert_eq!(
+        stats["webanalyzer"]["duplicate_ids"], 1,
+        "identities are still tracked"
+    );
+}
