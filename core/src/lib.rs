@@ -6,6 +6,7 @@ pub mod destinations;
 pub mod error;
 pub mod fork;
 pub mod import;
+pub mod json;
 pub mod message;
 pub mod pipeline;
 pub mod time;

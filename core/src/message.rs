@@ -306,7 +306,8 @@ fn check_event_name(event: Option<&str>) -> Result<(), ValidationError> {
             "an event name is required and must not be blank",
         ));
     }
-    if name.chars().count() > MAX_EVENT_CHARS {
+    // Counting characters only when the bytes could exceed the limit (a char is ≥ 1 byte).
+    if name.len() > MAX_EVENT_CHARS && name.chars().count() > MAX_EVENT_CHARS {
         return Err(ValidationError::new(
             "message.event.too_long",
             "message",

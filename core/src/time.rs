@@ -183,6 +183,16 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Appends the RFC 3339 text (no quotes) to a JSON buffer.
+    pub fn write_rfc3339(self, out: &mut Vec<u8>) {
+        match self.rfc3339() {
+            Some(text) => out.extend_from_slice(&text),
+            None => out.extend_from_slice(self.to_string().as_bytes()),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(text) = self.rfc3339() {

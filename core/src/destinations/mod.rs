@@ -208,23 +208,38 @@ pub fn bytes_with_envelope(encoded: &Encoded) -> usize {
 /// and count against the memory budget by length, so no slack is kept; a growing buffer would
 /// also be copied at every doubling.
 pub fn event_json<T: Serialize + ?Sized>(value: &T) -> String {
+    // Fails only for maps with non-string keys, which no wire type has.
+    event_with(|buffer| {
+        if serde_json::to_writer(&mut *buffer, value).is_err() {
+            buffer.clear();
+        }
+    })
+}
+
+/// [`event_json`] for an encoder that writes its JSON itself (see [`crate::json`]).
+pub fn event_with(write: impl FnOnce(&mut Vec<u8>)) -> String {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     /// A scratch buffer that grew past this (a huge event) is not kept.
     const KEEP: usize = 64 * 1024;
+    // serde_json and `crate::json` write only UTF-8; checking costs a few nanoseconds and
+    // keeps a careless `write` from ever producing an invalid `String`.
+    let copy_out = |buffer: &mut Vec<u8>| {
+        std::str::from_utf8(buffer)
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
     SCRATCH.with(|scratch| {
         let Ok(mut buffer) = scratch.try_borrow_mut() else {
-            // Re-entered (a Serialize impl encoding another event): a buffer of its own.
-            return serde_json::to_string(value).unwrap_or_default();
+            // Re-entered (an encoder encoding another event): a buffer of its own.
+            let mut own = Vec::new();
+            write(&mut own);
+            return copy_out(&mut own);
         };
         buffer.clear();
-        // Fails only for maps with non-string keys, which no wire type has.
-        let body = match serde_json::to_writer(&mut *buffer, value) {
-            // SAFETY: serde_json writes only valid UTF-8 (its own `to_string` relies on it).
-            Ok(()) => unsafe { String::from_utf8_unchecked(buffer.to_vec()) },
-            Err(_) => String::new(),
-        };
+        write(&mut buffer);
+        let body = copy_out(&mut buffer);
         if buffer.capacity() > KEEP {
             *buffer = Vec::new();
         }

@@ -6,15 +6,14 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{
-    envelope_with, event_json, event_too_large, gzip, json_array, missing_id, Destination, Encoded,
+    envelope_with, event_too_large, event_with, gzip, json_array, missing_id, Destination, Encoded,
     Group, Limits, Peers, Request,
 };
 use crate::error::{mask_secret, ValidationError};
+use crate::json::{self, Object};
 use crate::message::{Context, Kind, Message};
 use crate::time::Timestamp;
 
@@ -72,127 +71,134 @@ impl SegmentSpec {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireMessage<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    message_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    anonymous_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    traits: Option<&'a Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    properties: Option<&'a Map<String, Value>>,
-    context: WireContext<'a>,
-    timestamp: Timestamp,
+/// One Segment-spec message as JSON: type, messageId, the ids, event/name, traits or
+/// properties, context, timestamp, in that order. Written with [`crate::json`] straight into
+/// the encode buffer (the hot path of every `track`).
+fn write_message(out: &mut Vec<u8>, message: &Message) {
+    let kind = message.kind;
+    let mut object = Object::open(out);
+    object.field_str("type", kind.as_str());
+    object.field_str("messageId", &message.message_id);
+    let ids = [
+        ("userId", message.user_id.as_deref()),
+        ("anonymousId", message.anonymous_id.as_deref()),
+        (
+            "previousId",
+            message
+                .previous_id
+                .as_deref()
+                .filter(|_| kind == Kind::Alias),
+        ),
+        (
+            "groupId",
+            message.group_id.as_deref().filter(|_| kind == Kind::Group),
+        ),
+        (
+            "event",
+            message.event.as_deref().filter(|_| kind == Kind::Track),
+        ),
+        (
+            "name",
+            message.event.as_deref().filter(|_| kind == Kind::Page),
+        ),
+    ];
+    for (key, value) in ids {
+        if let Some(value) = value {
+            object.field_str(key, value);
+        }
+    }
+    let fields = match kind {
+        Kind::Identify | Kind::Group => Some(("traits", &message.traits)),
+        Kind::Track | Kind::Page => Some(("properties", &message.properties)),
+        Kind::Alias => None,
+    };
+    if let Some((key, map)) = fields.filter(|(_, map)| !map.is_empty()) {
+        json::push_map(object.field(key), map);
+    }
+    write_context(object.field("context"), &message.context);
+    let timestamp = object.field("timestamp");
+    // An RFC 3339 timestamp has nothing to escape.
+    timestamp.push(b'"');
+    message.timestamp.write_rfc3339(timestamp);
+    timestamp.push(b'"');
+    object.close();
 }
+
+/// The library stamp when the caller has not set one (`crate::LIBRARY_NAME` and
+/// `crate::VERSION`, checked by `the_library_stamp_is_tracklanes_own` below).
+const LIBRARY: &str = concat!(
+    r#"{"name":"tracklane","version":""#,
+    env!("CARGO_PKG_VERSION"),
+    r#""}"#
+);
 
 /// The Segment `context` object: ip, library, page {referrer, url}, userAgent, screen,
 /// campaign, then the caller's extra keys. The library defaults to tracklane's own name and
-/// version. Serialized straight from the message, without building an intermediate map.
-struct WireContext<'a>(&'a Context);
-
-#[derive(Serialize)]
-struct Library {
-    name: &'static str,
-    version: &'static str,
-}
-
-const LIBRARY: Library = Library {
-    name: crate::LIBRARY_NAME,
-    version: crate::VERSION,
-};
-
-#[derive(Serialize)]
-struct Screen {
-    width: u64,
+/// version.
+fn write_context(out: &mut Vec<u8>, ctx: &Context) {
+    let mut map = Object::open(out);
+    if let Some(ip) = &ctx.ip {
+        map.field_str("ip", ip);
+    }
+    match &ctx.library {
+        Some(library) => map.value("library", library),
+        None => map.field("library").extend_from_slice(LIBRARY.as_bytes()),
+    }
+    let page = ctx.url.is_some() || ctx.referrer.is_some();
+    if page {
+        write_page(map.field("page"), ctx);
+    }
+    if let Some(agent) = &ctx.user_agent {
+        map.field_str("userAgent", agent);
+    }
+    if let Some(width) = ctx.view_width {
+        let mut screen = Object::open(map.field("screen"));
+        screen.value("width", &Value::from(width));
+        screen.close();
+    }
+    if let Some(campaign) = &ctx.campaign {
+        json::push_map(map.field("campaign"), campaign);
+    }
+    for (key, value) in &ctx.extra {
+        let written = match key.as_str() {
+            "ip" => ctx.ip.is_some(),
+            "library" => true,
+            "page" => page,
+            "userAgent" => ctx.user_agent.is_some(),
+            "screen" => ctx.view_width.is_some(),
+            "campaign" => ctx.campaign.is_some(),
+            _ => false,
+        };
+        if !written {
+            map.value(key, value);
+        }
+    }
+    map.close();
 }
 
 /// `page`: the caller's own `page` object from the extra keys, with url and referrer set.
-struct WirePage<'a>(&'a Context);
-
-impl Serialize for WirePage<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let ctx = self.0;
-        let extra = match ctx.extra.get("page") {
-            Some(Value::Object(extra)) => Some(extra),
-            _ => None,
-        };
-        let mut map = serializer.serialize_map(None)?;
-        // The caller's keys keep their places; url and referrer replace theirs or come last.
-        for (key, value) in extra.into_iter().flatten() {
-            match (key.as_str(), &ctx.referrer, &ctx.url) {
-                ("referrer", Some(referrer), _) => map.serialize_entry(key, referrer)?,
-                ("url", _, Some(url)) => map.serialize_entry(key, url)?,
-                _ => map.serialize_entry(key, value)?,
-            }
+fn write_page(out: &mut Vec<u8>, ctx: &Context) {
+    let extra = match ctx.extra.get("page") {
+        Some(Value::Object(extra)) => Some(extra),
+        _ => None,
+    };
+    let mut map = Object::open(out);
+    // The caller's keys keep their places; url and referrer replace theirs or come last.
+    for (key, value) in extra.into_iter().flatten() {
+        match (key.as_str(), &ctx.referrer, &ctx.url) {
+            ("referrer", Some(referrer), _) => map.str(key, referrer),
+            ("url", _, Some(url)) => map.str(key, url),
+            _ => map.value(key, value),
         }
-        let has = |key: &str| extra.is_some_and(|e| e.contains_key(key));
-        if let Some(referrer) = ctx.referrer.as_ref().filter(|_| !has("referrer")) {
-            map.serialize_entry("referrer", referrer)?;
-        }
-        if let Some(url) = ctx.url.as_ref().filter(|_| !has("url")) {
-            map.serialize_entry("url", url)?;
-        }
-        map.end()
     }
-}
-
-impl Serialize for WireContext<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let ctx = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        if let Some(ip) = &ctx.ip {
-            map.serialize_entry("ip", ip)?;
-        }
-        match &ctx.library {
-            Some(library) => map.serialize_entry("library", library)?,
-            None => map.serialize_entry("library", &LIBRARY)?,
-        }
-        let page = ctx.url.is_some() || ctx.referrer.is_some();
-        if page {
-            map.serialize_entry("page", &WirePage(ctx))?;
-        }
-        if let Some(agent) = &ctx.user_agent {
-            map.serialize_entry("userAgent", agent)?;
-        }
-        if let Some(width) = ctx.view_width {
-            map.serialize_entry("screen", &Screen { width })?;
-        }
-        if let Some(campaign) = &ctx.campaign {
-            map.serialize_entry("campaign", campaign)?;
-        }
-        for (key, value) in &ctx.extra {
-            let written = match key.as_str() {
-                "ip" => ctx.ip.is_some(),
-                "library" => true,
-                "page" => page,
-                "userAgent" => ctx.user_agent.is_some(),
-                "screen" => ctx.view_width.is_some(),
-                "campaign" => ctx.campaign.is_some(),
-                _ => false,
-            };
-            if !written {
-                map.serialize_entry(key, value)?;
-            }
-        }
-        map.end()
+    let has = |key: &str| extra.is_some_and(|e| e.contains_key(key));
+    if let Some(referrer) = ctx.referrer.as_ref().filter(|_| !has("referrer")) {
+        map.str("referrer", referrer);
     }
-}
-
-fn non_empty(map: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    (!map.is_empty()).then_some(map)
+    if let Some(url) = ctx.url.as_ref().filter(|_| !has("url")) {
+        map.str("url", url);
+    }
+    map.close();
 }
 
 impl Destination for SegmentSpec {
@@ -228,39 +234,7 @@ impl Destination for SegmentSpec {
                 "every message needs a user_id or an anonymous_id (\"cookieless\" is a valid anonymous_id)",
             ));
         }
-        let traits = matches!(message.kind, Kind::Identify | Kind::Group)
-            .then(|| non_empty(&message.traits))
-            .flatten();
-        let properties = matches!(message.kind, Kind::Track | Kind::Page)
-            .then(|| non_empty(&message.properties))
-            .flatten();
-        let wire = WireMessage {
-            kind: message.kind.as_str(),
-            message_id: &message.message_id,
-            user_id: message.user_id.as_deref(),
-            anonymous_id: message.anonymous_id.as_deref(),
-            previous_id: message
-                .previous_id
-                .as_deref()
-                .filter(|_| message.kind == Kind::Alias),
-            group_id: message
-                .group_id
-                .as_deref()
-                .filter(|_| message.kind == Kind::Group),
-            event: message
-                .event
-                .as_deref()
-                .filter(|_| message.kind == Kind::Track),
-            name: message
-                .event
-                .as_deref()
-                .filter(|_| message.kind == Kind::Page),
-            traits,
-            properties,
-            context: WireContext(&message.context),
-            timestamp: message.timestamp,
-        };
-        let body = event_json(&wire);
+        let body = event_with(|out| write_message(out, message));
         if body.len() > self.max_event_bytes {
             return Err(event_too_large(self, body.len()));
         }
@@ -313,9 +287,10 @@ mod tests {
             unreachable!()
         };
         let context = Context::from_json(object).unwrap();
-        let wire = serde_json::to_value(WireContext(&context)).unwrap();
+        let mut wire = Vec::new();
+        write_context(&mut wire, &context);
         assert_eq!(
-            serde_json::to_string(&wire).unwrap(),
+            String::from_utf8(wire).unwrap(),
             serde_json::to_string(&json!({
                 "ip": "84.14.132.114",
                 "library": {"name": crate::LIBRARY_NAME, "version": crate::VERSION},
@@ -325,6 +300,15 @@ mod tests {
                 "screen": {"height": 900},
             }))
             .unwrap()
+        );
+    }
+
+    #[test]
+    fn the_library_stamp_is_tracklanes_own() {
+        let stamp: Value = serde_json::from_str(LIBRARY).unwrap();
+        assert_eq!(
+            stamp,
+            json!({"name": crate::LIBRARY_NAME, "version": crate::VERSION})
         );
     }
 }

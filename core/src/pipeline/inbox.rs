@@ -36,10 +36,16 @@ impl Inbox {
         }
     }
 
-    /// Everything pushed so far. Disarms first, so a push racing with the take either lands
-    /// in this take or re-arms and wakes the lane again.
-    pub fn take(&self) -> Vec<Item> {
+    /// Everything pushed so far, swapped into `spare` (which must be empty). Disarms first, so
+    /// a push racing with the take either lands in this take or re-arms and wakes the lane
+    /// again. The lane hands back its drained vector each time, so the caller's pushes land in
+    /// a vector that already has room instead of regrowing one from nothing after every drain.
+    pub fn take_into(&self, spare: &mut Vec<Item>) {
+        debug_assert!(spare.is_empty());
         self.armed.store(false, Ordering::Release);
-        std::mem::take(&mut *self.items.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::swap(
+            &mut *self.items.lock().unwrap_or_else(|p| p.into_inner()),
+            spare,
+        );
     }
 }

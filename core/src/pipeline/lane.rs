@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 
-use super::batch::{Batch, Batcher};
+use super::batch::{Batch, Batcher, Item};
 use super::budget::Budget;
 use super::config::RetryPolicy;
 use super::flush::FlushProgress;
@@ -58,6 +58,10 @@ struct Barrier {
     progress: Arc<FlushProgress>,
 }
 
+/// The most a lane keeps of its spare inbox vector between drains (about 512 KB of items):
+/// far more than the events that arrive within one linger.
+const SPARE_CAPACITY: usize = 8_192;
+
 pub struct Lane {
     cx: LaneContext,
     batcher: Batcher,
@@ -74,6 +78,8 @@ pub struct Lane {
     inbox: Arc<Inbox>,
     /// Set when the inbox woke us: drain it then.
     drain_at: Option<Instant>,
+    /// The vector the inbox's next take swaps in (see [`Inbox::take_into`]).
+    spare: Vec<Item>,
 }
 
 impl Lane {
@@ -93,6 +99,7 @@ impl Lane {
             abandoned: false,
             inbox,
             drain_at: None,
+            spare: Vec::new(),
         }
     }
 
@@ -136,13 +143,18 @@ impl Lane {
     fn drain_inbox(&mut self) {
         self.drain_at = None;
         let now = Instant::now();
-        for mut item in self.inbox.take() {
+        let mut items = std::mem::take(&mut self.spare);
+        self.inbox.take_into(&mut items);
+        for mut item in items.drain(..) {
             self.next_seq += 1;
             item.seq = self.next_seq;
             self.outstanding += 1;
             let sealed = self.batcher.add(item, now);
             self.ready.extend(sealed);
         }
+        // A burst the lane could not keep up with must not pin its peak size for good.
+        items.shrink_to(SPARE_CAPACITY);
+        self.spare = items;
     }
 
     fn handle(&mut self, command: Command) {
