@@ -679,7 +679,7 @@ pub unsafe fn outcome(env: Env, outcome: &Outcome, all_destinations: &[String]) 
         rejected,
     } = outcome
     {
-        if rejected.is_empty() && destinations.as_slice() == all_destinations {
+        if rejected.is_empty() && &destinations[..] == all_destinations {
             return js_string(env, message_id);
         }
     }

@@ -430,7 +430,7 @@ impl Client {
 pub struct TrackResult {
     status: &'static str,
     message_id: String,
-    destinations: Vec<String>,
+    destinations: Arc<[String]>,
     errors: Vec<ValidationError>,
 }
 
@@ -451,7 +451,7 @@ impl From<Outcome> for TrackResult {
             Outcome::Rejected { message_id, errors } => TrackResult {
                 status,
                 message_id,
-                destinations: Vec::new(),
+                destinations: Arc::new([]),
                 errors,
             },
             Outcome::Duplicate { message_id }
@@ -459,7 +459,7 @@ impl From<Outcome> for TrackResult {
             | Outcome::Skipped { message_id } => TrackResult {
                 status,
                 message_id,
-                destinations: Vec::new(),
+                destinations: Arc::new([]),
                 errors: Vec::new(),
             },
         }
@@ -487,7 +487,7 @@ impl TrackResult {
 
     #[getter]
     fn destinations(&self) -> Vec<String> {
-        self.destinations.clone()
+        self.destinations.to_vec()
     }
 
     /// `tracklane.ValidationError` instances, one per broken rule.

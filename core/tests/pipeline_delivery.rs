@@ -132,7 +132,7 @@ fn an_event_one_destination_rejects_still_goes_to_the_others() {
     else {
         panic!("{outcome:?}")
     };
-    assert_eq!(destinations, &["segment"]);
+    assert_eq!(&destinations[..], &["segment"]);
     assert_eq!(rejected[0].code, "webanalyzer.payload.too_many_keys");
     assert_eq!(rejected[0].destination, "webanalyzer");
     assert_eq!(client.flush(Duration::from_secs(5)).delivered, 1);

@@ -121,11 +121,13 @@ impl Client {
         let engine = self.engine();
         Engine::count(&engine.calls);
         message.normalize();
-        let message_id = message.message_id.clone();
         if let Err(error) = message.validate() {
-            return self.rejected(&engine, message_id, vec![error]);
+            return self.rejected(&engine, message.message_id, vec![error]);
         }
         let (encoded, errors) = encode_all(&engine, &message);
+        // The message is done with: its id moves into the outcome instead of being copied.
+        let message_id = std::mem::take(&mut message.message_id);
+        drop(message);
         if self.config.strict && !errors.is_empty() {
             return self.rejected(&engine, message_id, errors);
         }
@@ -165,7 +167,14 @@ impl Client {
         if !reserved {
             return Ok(self.dropped(&engine, message_id, &encoded));
         }
-        let mut destinations = Vec::with_capacity(encoded.len());
+        let destinations = if encoded.len() == engine.destinations.len() {
+            engine.names.clone()
+        } else {
+            encoded
+                .iter()
+                .map(|(index, _)| engine.destinations[*index].name().to_string())
+                .collect()
+        };
         for (index, e) in encoded {
             Counters::add(&engine.counters[index].queued, 1);
             engine.inboxes[index].push(Item {
@@ -174,7 +183,6 @@ impl Client {
                 body: e.body,
                 group: e.group,
             });
-            destinations.push(engine.destinations[index].name().to_string());
         }
         Ok(Outcome::Queued {
             message_id,

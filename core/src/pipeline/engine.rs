@@ -26,6 +26,8 @@ use crate::error::ConfigError;
 pub struct Engine {
     pub generation: u64,
     pub destinations: Vec<Arc<dyn Destination>>,
+    /// Their names in order: what an outcome queued for every destination lists.
+    pub names: Arc<[String]>,
     /// Indexes of destinations that record other destinations' encodings (file, stdout).
     pub local_sinks: Vec<usize>,
     /// Control channel of each lane (flush, abandon).
@@ -112,6 +114,7 @@ impl Engine {
         };
         Ok(Engine {
             generation: crate::fork::generation(),
+            names: destinations.iter().map(|d| d.name().to_string()).collect(),
             destinations,
             local_sinks,
             lanes,

@@ -2,6 +2,7 @@
 //! `flush`/`close`, failures handed to hooks, and the running counters behind `stats()`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -11,9 +12,10 @@ use crate::error::ValidationError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Queued for `destinations`; `rejected` lists the destinations whose rules it broke.
+    /// (Shared: an event queued for every destination lists the client's own list of names.)
     Queued {
         message_id: String,
-        destinations: Vec<String>,
+        destinations: Arc<[String]>,
         rejected: Vec<ValidationError>,
     },
     /// The message id was already seen within the dedupe window; nothing was queued.

@@ -5,6 +5,8 @@
 //! [`Outcome`]. Keeping the API modules free of hyper and sockets makes their
 //! rules read like the collectors' docs.
 
+use std::sync::OnceLock;
+
 use hyper::{HeaderMap, Method};
 use serde_json::Value;
 
@@ -102,18 +104,55 @@ pub(crate) fn route(method: &Method, path: &str) -> Route {
     }
 }
 
-/// A received API request, body already decoded.
+/// A received API request, body already decoded; parsed as JSON on first use (a handler
+/// with a faster way to read its body may never need the whole tree).
 #[derive(Debug)]
 pub(crate) struct ApiRequest {
     pub query: Option<String>,
     pub headers: HeaderMap,
-    /// The parsed body, or why it could not be read as JSON.
-    pub json: Result<Value, String>,
+    /// The body after gunzip, or why it could not be read.
+    body: Result<Vec<u8>, String>,
+    json: OnceLock<Result<Value, String>>,
     /// Body length after gunzip.
     pub decoded_len: usize,
 }
 
 impl ApiRequest {
+    pub(crate) fn new(
+        query: Option<String>,
+        headers: HeaderMap,
+        body: Result<Vec<u8>, String>,
+    ) -> ApiRequest {
+        ApiRequest {
+            query,
+            headers,
+            decoded_len: body.as_ref().map_or(0, Vec::len),
+            body,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The body after gunzip, if it could be read.
+    pub(crate) fn raw(&self) -> Option<&[u8]> {
+        self.body.as_deref().ok()
+    }
+
+    /// The parsed body, or why it could not be read as JSON.
+    pub(crate) fn json(&self) -> &Result<Value, String> {
+        self.json.get_or_init(|| match &self.body {
+            Ok(bytes) => serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}")),
+            Err(why) => Err(why.clone()),
+        })
+    }
+
+    /// The parsed body, kept (parsed now if no handler needed it).
+    pub(crate) fn into_json(self) -> Result<Value, String> {
+        self.json();
+        self.json
+            .into_inner()
+            .unwrap_or_else(|| Err("not parsed".to_owned()))
+    }
+
     /// A header as text; absent when missing or not valid UTF-8.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

@@ -25,7 +25,7 @@ pub(crate) fn handle(config: &CollectorConfig, public_key: &str, req: &ApiReques
     if !knows(&config.koala_keys, public_key) {
         return Outcome::reject(401, json!({"error": "unauthorized"}));
     }
-    let body = match &req.json {
+    let body = match req.json() {
         Ok(body) => body,
         Err(message) => return validation(format!("body: {message}")),
     };

@@ -95,21 +95,21 @@ async fn handle_api(
     if let Some(f) = fault.as_ref().filter(|f| f.mode == FaultMode::Delay) {
         tokio::time::sleep(f.delay_duration()).await;
     }
-    let api_req = ApiRequest {
-        query: parts.uri.query().map(str::to_owned),
-        json: parse_json(&received),
-        decoded_len: received.decoded.as_ref().map_or(0, Vec::len),
-        headers: parts.headers,
-    };
+    let too_large = received.decoded == Err(BodyError::TooLarge);
+    let mut record = skeleton_record(&endpoint, &parts.method, &parts.uri, &received);
+    let api_req = ApiRequest::new(
+        parts.uri.query().map(str::to_owned),
+        parts.headers,
+        decoded_body(received),
+    );
     let mode = fault.as_ref().map(|f| f.mode);
     let connection_dropped = matches!(mode, Some(FaultMode::Drop | FaultMode::LostAck));
-    // Built outside the lock: copying headers and body is the slow part.
-    let mut record = skeleton_record(&endpoint, &parts.method, &parts.uri, &api_req, &received);
+    // Built outside the lock: copying headers is the slow part.
+    record.headers = wire::header_map(&api_req.headers);
     record.fault = mode.map(|m| m.as_str().to_owned());
 
     let mut state = shared.lock();
-    let too_large = received.decoded == Err(BodyError::TooLarge);
-    let outcome = answer(&mut state, fault.as_ref(), too_large, &endpoint, &api_req);
+    let mut outcome = answer(&mut state, fault.as_ref(), too_large, &endpoint, &api_req);
     record.status = if connection_dropped {
         0
     } else {
@@ -123,9 +123,10 @@ async fn handle_api(
     };
     // Moved, not cloned, once answered: bodies are the bulk of what the collector handles.
     if state.config.keep_bodies {
-        record.body = api_req.json.unwrap_or(Value::Null);
+        record.body = api_req.into_json().unwrap_or(Value::Null);
     }
-    state.recorder.record(record, &outcome.identities);
+    let identities = std::mem::take(&mut outcome.identities);
+    state.recorder.record(record, identities);
     drop(state);
 
     if connection_dropped {
@@ -159,7 +160,6 @@ fn skeleton_record(
     endpoint: &Endpoint,
     method: &Method,
     uri: &Uri,
-    req: &ApiRequest,
     received: &ReceivedBody,
 ) -> RecordedRequest {
     RecordedRequest {
@@ -167,8 +167,8 @@ fn skeleton_record(
         destination: endpoint.destination().to_owned(),
         method: method.to_string(),
         path: uri.path().to_owned(),
-        query: req.query.clone(),
-        headers: wire::header_map(&req.headers),
+        query: uri.query().map(str::to_owned),
+        headers: Default::default(),
         body: Value::Null,
         raw_len: received.raw_len,
         gzip: received.gzip,
@@ -179,9 +179,9 @@ fn skeleton_record(
     }
 }
 
-fn parse_json(received: &ReceivedBody) -> Result<Value, String> {
-    match &received.decoded {
-        Ok(bytes) => serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}")),
+fn decoded_body(received: ReceivedBody) -> Result<Vec<u8>, String> {
+    match received.decoded {
+        Ok(bytes) => Ok(bytes),
         Err(BodyError::BadGzip(e)) => Err(format!("invalid gzip body: {e}")),
         Err(BodyError::TooLarge) => Err("body too large".to_owned()),
     }

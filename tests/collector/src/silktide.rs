@@ -32,7 +32,7 @@ pub(crate) fn handle(config: &CollectorConfig, req: &ApiRequest) -> Outcome {
     if !json_type {
         return Outcome::reject(415, json!({"error": "unsupported_media_type"}));
     }
-    let obj = match &req.json {
+    let obj = match req.json() {
         Ok(Value::Object(obj)) => obj,
         Ok(_) => return validation("body: must be a JSON object".to_owned()),
         Err(message) => return validation(format!("body: {message}")),

@@ -40,7 +40,7 @@ fn is_true(value: &str) -> bool {
 /// The parsed body as an object, or the 422 `detail` FastAPI gives for
 /// anything else.
 fn body_object(req: &ApiRequest) -> Result<&Map<String, Value>, Vec<Value>> {
-    match &req.json {
+    match req.json() {
         Ok(Value::Object(obj)) => Ok(obj),
         Ok(_) => Err(vec![detail(
             &[json!("body")],

@@ -156,7 +156,7 @@ pub(crate) fn handle(
         let body = json!({"ok": false, "error": "rate_limit_exceeded", "retry_after": secs});
         return Outcome::reject(429, body).with_header("retry-after", secs.to_string());
     }
-    let body = match &req.json {
+    let body = match req.json() {
         Ok(body) => body,
         Err(message) => return validation(format!("body: {message}")),
     };
