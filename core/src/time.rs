@@ -4,6 +4,7 @@
 //! Written by hand rather than pulling a date crate: we need exactly one format out and a
 //! strict subset of RFC 3339 in, and `track()` formats one on every call, so it must be cheap.
 
+use std::cell::Cell;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -184,12 +185,29 @@ impl Timestamp {
 }
 
 impl Timestamp {
-    /// Appends the RFC 3339 text (no quotes) to a JSON buffer.
+    /// Appends the RFC 3339 text (no quotes) to a JSON buffer. Events come in runs within
+    /// one second, so each thread keeps the text of the last second it wrote and only puts
+    /// in the milliseconds when the second is the same.
     pub fn write_rfc3339(self, out: &mut Vec<u8>) {
-        match self.rfc3339() {
-            Some(text) => out.extend_from_slice(&text),
-            None => out.extend_from_slice(self.to_string().as_bytes()),
+        thread_local! {
+            static LAST: Cell<(i64, [u8; RFC3339_LEN])> = const { Cell::new((i64::MIN, [0; RFC3339_LEN])) };
         }
+        let second = self.0.div_euclid(1000);
+        let (last, mut text) = LAST.get();
+        if last != second {
+            match self.rfc3339() {
+                Some(fresh) => {
+                    LAST.set((second, fresh));
+                    text = fresh;
+                }
+                None => return out.extend_from_slice(self.to_string().as_bytes()),
+            }
+        }
+        let millis = self.0.rem_euclid(1000) as u32;
+        text[20] = b'0' + (millis / 100) as u8;
+        text[21] = b'0' + (millis / 10 % 10) as u8;
+        text[22] = b'0' + (millis % 10) as u8;
+        out.extend_from_slice(&text);
     }
 }
 
@@ -225,6 +243,34 @@ impl serde::Serialize for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_second_gives_the_same_text_as_fmt() {
+        // Runs within one second, across seconds, back in time, and out of the fast range.
+        let base = 1_354_408_208_000;
+        let times = [
+            base,
+            base + 7,
+            base + 999,
+            base + 1_000,
+            base + 1_042,
+            base - 1,
+            base + 7,
+            -1,
+            0,
+            253_402_300_800_000,
+            base + 5,
+        ];
+        for ms in times {
+            let mut out = Vec::new();
+            Timestamp(ms).write_rfc3339(&mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                Timestamp(ms).to_string(),
+                "{ms}"
+            );
+        }
+    }
 
     #[test]
     fn the_fast_path_agrees_with_fmt_and_serde_across_the_years() {
