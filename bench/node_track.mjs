@@ -52,8 +52,10 @@ try {
     const report = await client.flush(60_000)
     const seconds = (performance.now() - start) / 1000
     const stats = await collector.stats()
+    // The flush report counts what it waited for; stats() what this client delivered in all.
+    const delivered = client.stats().delivered
     await client.close(1000)
-    console.log(`end to end: ${END_TO_END} events in ${seconds.toFixed(3)} s (track loop ${((tracked - start) / 1000).toFixed(3)} s); delivered ${report.delivered}, collector stored ${stats.segment.events} (${stats.segment.requests} requests)`)
+    console.log(`end to end: ${END_TO_END} events in ${seconds.toFixed(3)} s (track loop ${((tracked - start) / 1000).toFixed(3)} s); delivered ${delivered} (flush complete: ${report.pending === 0}), collector stored ${stats.segment.events} (${stats.segment.requests} requests)`)
   }
   console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`)
 } finally {
