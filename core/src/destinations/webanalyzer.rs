@@ -9,15 +9,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::{
-    event_json, event_too_large, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit,
+    event_too_large, event_with, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit,
     Request,
 };
 use crate::error::{mask_secret, ConfigError, ValidationError};
+use crate::json::{self, Object};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
 use crate::value::{is_uuid, preview, scalar_to_string};
@@ -158,19 +159,6 @@ impl WebAnalyzer {
     }
 }
 
-#[derive(Serialize)]
-struct WireEvent<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    payload: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    visitor_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    referrer: Option<&'a str>,
-}
-
 impl Destination for WebAnalyzer {
     fn name(&self) -> &str {
         &self.name
@@ -226,14 +214,26 @@ impl Destination for WebAnalyzer {
                 ));
             }
         }
-        let wire = WireEvent {
-            name,
-            payload: self.payload(&message.properties)?,
-            visitor_id: message.visitor_id(),
-            url: message.context.url.as_deref(),
-            referrer: message.context.referrer.as_deref(),
-        };
-        let body = event_json(&wire);
+        let payload = self.payload(&message.properties)?;
+        // {"name", "payload" (if any), "visitor_id", "url", "referrer" (each if set)}
+        let body = event_with(|out| {
+            let mut event = Object::open(out);
+            event.field_str("name", name);
+            if !payload.is_empty() {
+                json::push_map(event.field("payload"), &payload);
+            }
+            let optional = [
+                ("visitor_id", message.visitor_id()),
+                ("url", message.context.url.as_deref()),
+                ("referrer", message.context.referrer.as_deref()),
+            ];
+            for (key, value) in optional {
+                if let Some(value) = value {
+                    event.field_str(key, value);
+                }
+            }
+            event.close();
+        });
         if body.len() > MAX_EVENT_BYTES {
             return Err(event_too_large(self, body.len()));
         }
