@@ -7,15 +7,16 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::{
-    bytes_with_envelope, envelope_with, event_json, event_too_large, json_array, missing_id,
+    bytes_with_envelope, envelope_with, event_too_large, event_with, json_array, missing_id,
     Destination, Encoded, Group, Limits, Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
+use crate::json::{self, Object};
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
 use crate::value::{is_uuid, preview};
@@ -129,16 +130,6 @@ impl Koala {
     }
 }
 
-#[derive(Serialize)]
-struct WireEvent<'a> {
-    message_id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    event: &'a str,
-    properties: &'a Map<String, Value>,
-    sent_at: Timestamp,
-}
-
 impl Destination for Koala {
     fn name(&self) -> &str {
         &self.name
@@ -173,12 +164,18 @@ impl Destination for Koala {
             }
             return Ok(Some(encoded));
         }
-        let body = event_json(&WireEvent {
-            message_id: &message.message_id,
-            kind: "track",
-            event: message.event.as_deref().unwrap_or(""),
-            properties: &message.properties,
-            sent_at: message.timestamp,
+        // {"message_id", "type": "track", "event", "properties", "sent_at"}
+        let body = event_with(|out| {
+            let mut event = Object::open(out);
+            event.field_str("message_id", &message.message_id);
+            event.field_str("type", "track");
+            event.field_str("event", message.event.as_deref().unwrap_or(""));
+            json::push_map(event.field("properties"), &message.properties);
+            let sent_at = event.field("sent_at");
+            sent_at.push(b'"');
+            message.timestamp.write_rfc3339(sent_at);
+            sent_at.push(b'"');
+            event.close();
         });
         if body.len() > MAX_EVENT_BYTES {
             return Err(event_too_large(self, body.len()));

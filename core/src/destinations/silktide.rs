@@ -14,10 +14,11 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient};
 use super::{
-    envelope_with, event_json, event_too_large, json_array, missing_id, Destination, Encoded,
+    envelope_with, event_too_large, event_with, json_array, missing_id, Destination, Encoded,
     Group, Limits, Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
+use crate::json::Object;
 use crate::message::{Kind, Message};
 use crate::time::Timestamp;
 use crate::value::preview;
@@ -137,15 +138,15 @@ impl Destination for Silktide {
                 "\"event\" holds the event name in Silktide; rename this property",
             ));
         }
-        let mut event = Map::with_capacity(message.properties.len() + 1);
-        event.insert(
-            "event".into(),
-            Value::String(message.event.clone().unwrap_or_default()),
-        );
-        for (key, value) in &message.properties {
-            event.insert(key.clone(), value.clone());
-        }
-        let body = event_json(&event);
+        // {"event": name, then the properties in their order} ("event" is never one of them).
+        let body = event_with(|out| {
+            let mut event = Object::open(out);
+            event.field_str("event", message.event.as_deref().unwrap_or(""));
+            for (key, value) in &message.properties {
+                event.value(key, value);
+            }
+            event.close();
+        });
         let ctx = &message.context;
         let mut envelope = Map::new();
         envelope.insert(
