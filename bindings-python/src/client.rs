@@ -129,24 +129,17 @@ impl Client {
         }
     }
 
-    /// A value the binding could not convert: reported like a core rejection.
+    /// A value the binding could not convert: reported by the core like any rejection.
     fn reject(
         &self,
         py: Python<'_>,
         message_id: String,
         error: ValidationError,
     ) -> PyResult<TrackResult> {
-        if self.inner.is_closed() {
-            return Err(errors::closed(py));
+        match self.inner.reject(message_id, error) {
+            Ok(outcome) => Ok(TrackResult::from(outcome)),
+            Err(e) => Err(errors::from_core(py, &e)),
         }
-        if self.strict {
-            return Err(errors::validation(py, &error));
-        }
-        log::warn!(target: "tracklane", "event {message_id} rejected: {error}");
-        Ok(TrackResult::from(Outcome::Rejected {
-            message_id,
-            errors: vec![error],
-        }))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
-use tracklane_core::{Error, Message, Outcome};
+use tracklane_core::{Error, Message, Outcome, ValidationError};
 
 #[test]
 fn each_destination_delivers_end_to_end() {
@@ -151,6 +151,27 @@ fn strict_mode_raises_instead_of_reporting() {
         Err(Error::Validation(e)) => assert_eq!(e.code, "webanalyzer.visitor_id.invalid_uuid"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_message_a_binding_could_not_build_is_counted_as_rejected() {
+    let c = collector();
+    let error = ValidationError::new("value.not_finite", "message", "properties.amount", "NaN");
+    let lenient = client(fast_options(vec![destination(&c, "segment")]));
+    let outcome = lenient.reject("m-1".into(), error.clone()).unwrap();
+    assert_eq!(outcome.status(), "rejected");
+    assert_eq!(outcome.errors(), std::slice::from_ref(&error));
+    assert_eq!(lenient.stats().rejected, 1);
+
+    let mut options = fast_options(vec![destination(&c, "segment")]);
+    options["strict"] = json!(true);
+    let strict = client(options);
+    assert_eq!(
+        strict.reject("m-2".into(), error.clone()),
+        Err(Error::Validation(error.clone()))
+    );
+    strict.close(Duration::from_secs(1));
+    assert_eq!(strict.reject("m-3".into(), error), Err(Error::Closed));
 }
 
 #[test]

@@ -191,6 +191,16 @@ impl Client {
         })
     }
 
+    /// Reports a message a binding could not even build (a value with no JSON form) the way
+    /// `enqueue` reports a broken rule: counted in `stats().rejected`, logged under the same
+    /// limits, returned as the outcome, or as the error in strict mode.
+    pub fn reject(&self, message_id: String, error: ValidationError) -> Result<Outcome, Error> {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        self.rejected(&self.engine(), message_id, vec![error])
+    }
+
     fn rejected(
         &self,
         engine: &Engine,
