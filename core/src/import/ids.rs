@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::json;
 use crate::message::Message;
 
 /// Namespace of ids derived from a key column (UUID v5 over the key's text). Fixed forever.
@@ -27,7 +28,7 @@ pub fn message_id_from_key(key: &str) -> String {
 /// in sorted order so column order does not matter. Two identical rows get the same id, so the
 /// second is a duplicate; give the import a key column to keep such rows apart.
 pub fn message_id_from_content(message: &Message, with_timestamp: bool) -> String {
-    let mut text = String::with_capacity(256);
+    let mut text = Vec::with_capacity(256);
     let timestamp = with_timestamp.then(|| message.timestamp.millis().to_string());
     let fields: [Option<&str>; 8] = [
         Some(message.kind.as_str()),
@@ -39,25 +40,25 @@ pub fn message_id_from_content(message: &Message, with_timestamp: bool) -> Strin
         message.group_id.as_deref(),
         message.session_id.as_deref(),
     ];
-    text.push('[');
+    text.push(b'[');
     for field in fields {
         match field {
-            Some(s) => write_string(s, &mut text),
-            None => text.push_str("null"),
+            Some(s) => json::push_str(&mut text, s),
+            None => text.extend_from_slice(b"null"),
         }
-        text.push(',');
+        text.push(b',');
     }
     write_object(&message.properties, &mut text);
-    text.push(',');
+    text.push(b',');
     write_object(&message.traits, &mut text);
-    text.push(',');
+    text.push(b',');
     if message.context.is_empty() {
-        text.push_str("{}");
+        text.extend_from_slice(b"{}");
     } else {
         write_canonical(&message.context.to_json(), &mut text);
     }
-    text.push(']');
-    Uuid::new_v5(&CONTENT_NAMESPACE, text.as_bytes()).to_string()
+    text.push(b']');
+    Uuid::new_v5(&CONTENT_NAMESPACE, &text).to_string()
 }
 
 /// Gives an imported message its deterministic id: from `key` when the import has a key
@@ -70,49 +71,46 @@ pub fn assign_message_id(message: &mut Message, key: Option<&str>, rows_have_tim
     };
 }
 
-fn write_string(s: &str, out: &mut String) {
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
-}
-
-fn write_object(map: &Map<String, Value>, out: &mut String) {
+/// An object with its keys sorted, at every level (`crate::json` keeps map order).
+fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort_unstable();
-    out.push('{');
+    out.push(b'{');
     for (i, key) in keys.into_iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        write_string(key, out);
-        out.push(':');
+        json::push_str(out, key);
+        out.push(b':');
         write_canonical(&map[key], out);
     }
-    out.push('}');
+    out.push(b'}');
 }
 
-/// JSON with object keys sorted at every level (serde_json keeps insertion order here).
-fn write_canonical(value: &Value, out: &mut String) {
+/// JSON with object keys sorted at every level; everything else as [`json::push_value`]
+/// writes it.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => write_object(map, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        Value::String(s) => write_string(s, out),
-        other => out.push_str(&other.to_string()),
+        scalar => json::push_value(out, scalar),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::tests::purchase;
     use crate::message::Kind;
-    use crate::time::Timestamp;
     use serde_json::json;
 
     #[test]
@@ -127,14 +125,6 @@ mod tests {
             KEY_NAMESPACE.to_string(),
             "98ebb3cf-2143-4ebb-9d61-a9844853d8c2"
         );
-    }
-
-    fn purchase(properties: Value, millis: i64) -> Message {
-        let mut m = Message::track("purchase");
-        m.user_id = Some("u1".into());
-        m.properties = properties.as_object().unwrap().clone();
-        m.timestamp = Timestamp(millis);
-        m
     }
 
     #[test]
@@ -177,5 +167,20 @@ mod tests {
         page.kind = Kind::Page;
         assert_ne!(id, message_id_from_content(&page, true));
         assert_ne!(id, message_id_from_key("purchase"));
+    }
+
+    #[test]
+    fn content_ids_are_pinned() {
+        // A change here would make every earlier content-keyed import send its events again.
+        let mut m = purchase(
+            json!({"plan": "pro \"max\"", "n": [1, 2.5, null, true], "x": {"b": "\u{1}é", "a": -0.0}}),
+            1_354_408_208_276,
+        );
+        m.context.ip = Some("84.14.132.114".into());
+        m.context.extra.insert("locale".into(), json!("fr-FR"));
+        assert_eq!(
+            message_id_from_content(&m, true),
+            "7d7d2f81-3df2-519b-83d9-b1d622c7024f"
+        );
     }
 }

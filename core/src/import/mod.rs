@@ -78,14 +78,15 @@ pub fn reserve_interruptibly(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::message::Message;
     use crate::time::Timestamp;
     use serde_json::{json, Value};
     use std::sync::Arc;
 
-    fn purchase(properties: Value, millis: i64) -> Message {
+    /// A track call by user `u1` with `properties` at `millis` (shared with `ids`' tests).
+    pub(crate) fn purchase(properties: Value, millis: i64) -> Message {
         let mut m = Message::track("purchase");
         m.user_id = Some("u1".into());
         m.properties = properties.as_object().unwrap().clone();
