@@ -17,9 +17,40 @@ const ENVELOPE_SLACK: usize = 128;
 pub struct Item {
     /// Order of arrival in its lane; flush barriers compare against it.
     pub seq: u64,
-    pub message_id: String,
-    pub body: String,
+    /// The body followed by the message id: one allocation per event, which the lane hands
+    /// back to its inbox for reuse once the event is settled (see [`super::inbox::Inbox`]).
+    text: String,
+    body_len: usize,
     pub group: Arc<Group>,
+}
+
+impl Item {
+    /// An item written into `text` (a recycled string, or a new one).
+    pub fn new(mut text: String, body: &str, message_id: &str, group: Arc<Group>) -> Item {
+        text.clear();
+        text.reserve(body.len() + message_id.len());
+        text.push_str(body);
+        text.push_str(message_id);
+        Item {
+            seq: 0,
+            text,
+            body_len: body.len(),
+            group,
+        }
+    }
+
+    pub fn body(&self) -> &str {
+        &self.text[..self.body_len]
+    }
+
+    pub fn message_id(&self) -> &str {
+        &self.text[self.body_len..]
+    }
+
+    /// The string, for reuse.
+    pub fn into_text(self) -> String {
+        self.text
+    }
 }
 
 /// Events that travel in one request.
@@ -46,7 +77,7 @@ impl Batch {
     }
 
     pub fn bodies(&self) -> Vec<&str> {
-        self.items.iter().map(|i| i.body.as_str()).collect()
+        self.items.iter().map(Item::body).collect()
     }
 
     /// Halves the batch (to isolate a bad event or get under a size limit). The halves keep
@@ -55,7 +86,7 @@ impl Batch {
         let tail = self.items.split_off(self.items.len() / 2);
         let make = |items: Vec<Item>| Batch {
             group: self.group.clone(),
-            bytes: items.iter().map(|i| i.body.len()).sum(),
+            bytes: items.iter().map(|i| i.body_len).sum(),
             items,
             attempts: self.attempts,
             failing_since: self.failing_since,
@@ -108,7 +139,7 @@ impl Batcher {
         let key = item.group.key.clone();
         if let Some(open) = self.open.get(&key) {
             let bytes =
-                open.envelope + open.batch.bytes + item.body.len() + open.batch.items.len() + 1;
+                open.envelope + open.batch.bytes + item.body_len + open.batch.items.len() + 1;
             if bytes > self.max_bytes {
                 sealed.extend(self.seal(&key));
             }
@@ -123,7 +154,7 @@ impl Batcher {
                 envelope,
             }
         });
-        open.batch.bytes += item.body.len();
+        open.batch.bytes += item.body_len;
         open.batch.items.push(item);
         self.held += 1;
         if open.batch.items.len() >= self.max_events {
@@ -184,9 +215,12 @@ mod tests {
     fn item(seq: u64, group: &Arc<Group>, bytes: usize) -> Item {
         Item {
             seq,
-            message_id: format!("m{seq}"),
-            body: "x".repeat(bytes),
-            group: group.clone(),
+            ..Item::new(
+                String::new(),
+                &"x".repeat(bytes),
+                &format!("m{seq}"),
+                group.clone(),
+            )
         }
     }
 
@@ -265,5 +299,12 @@ mod tests {
         assert_eq!((a.items.len(), b.items.len()), (2, 3));
         assert_eq!((a.attempts, b.attempts), (2, 2));
         assert_eq!(a.bytes, 20);
+    }
+
+    #[test]
+    fn an_item_keeps_its_body_and_id_apart_in_a_reused_string() {
+        let used = String::from("a longer body left over from an earlier eventm0");
+        let item = Item::new(used, "{\"n\":1}", "evt-1", group(""));
+        assert_eq!((item.body(), item.message_id()), ("{\"n\":1}", "evt-1"));
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::batch::Item;
 use super::config::{ClientConfig, Overflow};
 use super::engine::Engine;
 use super::flush::FlushProgress;
@@ -121,6 +120,9 @@ impl Client {
         let engine = self.engine();
         Engine::count(&engine.calls);
         message.normalize();
+        if let Some(store) = &engine.dedupe {
+            store.prefetch(&message.message_id);
+        }
         if let Err(error) = message.validate() {
             return self.rejected(&engine, message.message_id, vec![error]);
         }
@@ -177,12 +179,7 @@ impl Client {
         };
         for (index, e) in encoded {
             Counters::add(&engine.counters[index].queued, 1);
-            engine.inboxes[index].push(Item {
-                seq: 0,
-                message_id: message_id.clone(),
-                body: e.body,
-                group: e.group,
-            });
+            engine.inboxes[index].push(&e.body, &message_id, e.group);
         }
         Ok(Outcome::Queued {
             message_id,

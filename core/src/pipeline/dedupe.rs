@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +25,10 @@ const SHARDS: usize = 16;
 pub trait DedupeStore: Send + Sync + std::fmt::Debug {
     /// Records `id` and returns `true` if it was not seen within the window.
     fn first_sighting(&self, id: &str, now: Timestamp) -> bool;
+    /// Says `id` will be asked about soon (a call's validation and encoding come first): the
+    /// in-memory store starts loading the slot it will probe so that the check finds it in
+    /// cache; a shared store could send its request early. Does nothing by default.
+    fn prefetch(&self, _id: &str) {}
     /// Forgets `id` (its message was not queued after all, so a retry must be accepted).
     fn forget(&self, id: &str);
     /// The store a forked child should use. The in-memory store starts empty (its locks may
@@ -39,6 +44,17 @@ pub struct MemoryDedupe {
     window_ms: i64,
     max_per_shard: usize,
     shards: Vec<Mutex<Shard>>,
+    /// Where each shard's slots are, readable without its lock (see [`DedupeStore::prefetch`]).
+    slots_at: Vec<SlotsAt>,
+}
+
+/// A shard's slot array and index mask, published whenever the table moves. Read without the
+/// lock only to prefetch: a prefetch never faults, so a stale or torn pair costs nothing but
+/// a wasted load.
+#[derive(Debug, Default)]
+struct SlotsAt {
+    base: AtomicUsize,
+    mask: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -151,6 +167,7 @@ impl MemoryDedupe {
             window_ms: window.as_millis() as i64,
             max_per_shard: (max_ids / SHARDS).max(1),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            slots_at: (0..SHARDS).map(|_| SlotsAt::default()).collect(),
         }
     }
 
@@ -159,10 +176,14 @@ impl MemoryDedupe {
         self.hasher.hash_one(id).max(1)
     }
 
-    /// Picks the shard from middle bits: the maps index buckets by the low bits and tag them
-    /// with the high ones, which must stay varied within a shard.
+    /// Picks the shard from middle bits: a table indexes its slots by the low bits, which must
+    /// stay varied within a shard.
+    fn shard_index(hash: u64) -> usize {
+        (hash >> 32) as usize % SHARDS
+    }
+
     fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[(hash >> 32) as usize % SHARDS]
+        self.shards[Self::shard_index(hash)]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
@@ -188,9 +209,36 @@ impl DedupeStore for MemoryDedupe {
             return false;
         }
         let expires = now + self.window_ms;
+        let size = shard.expiry.slots.len();
         shard.expiry.set(hash, expires);
+        if shard.expiry.slots.len() != size {
+            let at = &self.slots_at[Self::shard_index(hash)];
+            at.base
+                .store(shard.expiry.slots.as_ptr() as usize, Ordering::Relaxed);
+            at.mask.store(shard.expiry.mask(), Ordering::Relaxed);
+        }
         shard.order.push_back((hash, expires));
         true
+    }
+
+    fn prefetch(&self, id: &str) {
+        let hash = self.hash(id);
+        let at = &self.slots_at[Self::shard_index(hash)];
+        let base = at.base.load(Ordering::Relaxed);
+        if base == 0 {
+            return;
+        }
+        let slot = base.wrapping_add(
+            (hash as usize & at.mask.load(Ordering::Relaxed)) * std::mem::size_of::<(u64, i64)>(),
+        );
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint, not an access: it never faults, whatever the address.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(slot as *const i8);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
     }
 
     fn forget(&self, id: &str) {
@@ -204,6 +252,7 @@ impl DedupeStore for MemoryDedupe {
             window_ms: self.window_ms,
             max_per_shard: self.max_per_shard,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            slots_at: (0..SHARDS).map(|_| SlotsAt::default()).collect(),
         })
     }
 }
@@ -222,6 +271,18 @@ mod tests {
             store.first_sighting("evt_1", Timestamp(t.0 + 61_000)),
             "window passed"
         );
+    }
+
+    #[test]
+    fn a_prefetch_changes_no_answer() {
+        let store = MemoryDedupe::new(Duration::from_secs(60), 1000);
+        store.prefetch("evt_1");
+        assert!(store.first_sighting("evt_1", Timestamp(0)));
+        for i in 0..100 {
+            store.prefetch(&format!("evt_{i}"));
+        }
+        assert!(!store.first_sighting("evt_1", Timestamp(1)));
+        assert!(store.first_sighting("evt_2", Timestamp(1)));
     }
 
     #[test]

@@ -290,14 +290,18 @@ impl Lane {
         if let Some(hooks) = self.cx.hooks.as_ref().filter(|h| h.wants_deliveries()) {
             hooks.delivery(Delivery {
                 destination: self.cx.destination.name().to_string(),
-                message_ids: batch.items.iter().map(|i| i.message_id.clone()).collect(),
+                message_ids: batch
+                    .items
+                    .iter()
+                    .map(|i| i.message_id().to_string())
+                    .collect(),
                 status: status.unwrap_or(0),
                 profile_id,
                 attempts: batch.attempts + 1,
             });
         }
         let index = self.cx.index;
-        self.settle(&batch, |progress, _| progress.delivered(index, 1));
+        self.settle(batch, |progress, _| progress.delivered(index, 1));
     }
 
     fn fail(&mut self, batch: Batch, reason: String, status: Option<u16>) {
@@ -311,10 +315,10 @@ impl Lane {
             .iter()
             .map(|item| FailedEvent {
                 destination: name.clone(),
-                message_id: item.message_id.clone(),
+                message_id: item.message_id().to_string(),
                 reason: reason.clone(),
                 status,
-                body: item.body.clone(),
+                body: item.body().to_string(),
             })
             .collect();
         if let Some(path) = self.cx.dead_letter.clone() {
@@ -330,12 +334,13 @@ impl Lane {
             hooks.error(failures.clone());
         }
         let index = self.cx.index;
-        self.settle(&batch, |progress, i| progress.failed(index, &failures[i]));
+        self.settle(batch, |progress, i| progress.failed(index, &failures[i]));
     }
 
-    /// Releases the batch's budget and counts it down on every flush barrier it falls under.
-    fn settle(&mut self, batch: &Batch, mut count_down: impl FnMut(&FlushProgress, usize)) {
-        let bytes: usize = batch.items.iter().map(|i| i.body.len()).sum();
+    /// Releases the batch's budget, counts it down on every flush barrier it falls under, and
+    /// hands its strings back to the inbox.
+    fn settle(&mut self, batch: Batch, mut count_down: impl FnMut(&FlushProgress, usize)) {
+        let bytes: usize = batch.items.iter().map(|i| i.body().len()).sum();
         self.cx.budget.release(bytes, batch.items.len());
         self.outstanding -= batch.items.len() as u64;
         for barrier in &self.barriers {
@@ -346,6 +351,7 @@ impl Lane {
             }
         }
         self.barriers.retain(|b| !b.progress.is_finished());
+        self.inbox.recycle(batch.items);
     }
 
     fn abandon(&mut self) {
