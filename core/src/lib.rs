@@ -2,6 +2,7 @@
 //! `pipeline`) the machinery that delivers it. Plain Rust — no pyo3, no napi: the Python and
 //! Node packages are thin bindings over this crate.
 
+pub mod bodies;
 pub mod destinations;
 pub mod error;
 pub mod fork;

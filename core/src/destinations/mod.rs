@@ -203,10 +203,10 @@ pub fn bytes_with_envelope(encoded: &Encoded) -> usize {
     encoded.body.len() + envelope
 }
 
-/// One event's JSON body, exactly as long as it needs to be: serialized into a per-thread
-/// scratch buffer, then copied out once. Queued bodies wait (through an outage, for hours)
-/// and count against the memory budget by length, so no slack is kept; a growing buffer would
-/// also be copied at every doubling.
+/// One event's JSON body: serialized into a per-thread scratch buffer, then copied out once
+/// into a string of about its length (a reused one, see [`crate::bodies`]). Queued bodies
+/// wait (through an outage, for hours) and count against the memory budget by length, so
+/// little slack is kept; a growing buffer would also be copied at every doubling.
 pub fn event_json<T: Serialize + ?Sized>(value: &T) -> String {
     // Fails only for maps with non-string keys, which no wire type has.
     event_with(|buffer| {
@@ -227,7 +227,7 @@ pub fn event_with(write: impl FnOnce(&mut Vec<u8>)) -> String {
     // keeps a careless `write` from ever producing an invalid `String`.
     let copy_out = |buffer: &mut Vec<u8>| {
         std::str::from_utf8(buffer)
-            .map(str::to_owned)
+            .map(crate::bodies::copy_of)
             .unwrap_or_default()
     };
     SCRATCH.with(|scratch| {

@@ -17,24 +17,22 @@ const ENVELOPE_SLACK: usize = 128;
 pub struct Item {
     /// Order of arrival in its lane; flush barriers compare against it.
     pub seq: u64,
-    /// The body followed by the message id: one allocation per event, which the lane hands
-    /// back to its inbox for reuse once the event is settled (see [`super::inbox::Inbox`]).
+    /// The body followed by the message id: one string per event, which the lane hands back
+    /// for reuse once the event is settled (see [`crate::bodies`]).
     text: String,
     body_len: usize,
     pub group: Arc<Group>,
 }
 
 impl Item {
-    /// An item written into `text` (a recycled string, or a new one).
-    pub fn new(mut text: String, body: &str, message_id: &str, group: Arc<Group>) -> Item {
-        text.clear();
-        text.reserve(body.len() + message_id.len());
-        text.push_str(body);
-        text.push_str(message_id);
+    /// An item for `body`, with the message id appended to the same string.
+    pub fn new(mut body: String, message_id: &str, group: Arc<Group>) -> Item {
+        let body_len = body.len();
+        body.push_str(message_id);
         Item {
             seq: 0,
-            text,
-            body_len: body.len(),
+            text: body,
+            body_len,
             group,
         }
     }
@@ -215,12 +213,7 @@ mod tests {
     fn item(seq: u64, group: &Arc<Group>, bytes: usize) -> Item {
         Item {
             seq,
-            ..Item::new(
-                String::new(),
-                &"x".repeat(bytes),
-                &format!("m{seq}"),
-                group.clone(),
-            )
+            ..Item::new("x".repeat(bytes), &format!("m{seq}"), group.clone())
         }
     }
 
@@ -302,9 +295,9 @@ mod tests {
     }
 
     #[test]
-    fn an_item_keeps_its_body_and_id_apart_in_a_reused_string() {
-        let used = String::from("a longer body left over from an earlier eventm0");
-        let item = Item::new(used, "{\"n\":1}", "evt-1", group(""));
+    fn an_item_keeps_its_body_and_id_apart_in_one_string() {
+        let item = Item::new("{\"n\":1}".to_string(), "evt-1", group(""));
         assert_eq!((item.body(), item.message_id()), ("{\"n\":1}", "evt-1"));
+        assert_eq!(item.into_text(), "{\"n\":1}evt-1");
     }
 }

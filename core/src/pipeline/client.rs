@@ -179,7 +179,7 @@ impl Client {
         };
         for (index, e) in encoded {
             Counters::add(&engine.counters[index].queued, 1);
-            engine.inboxes[index].push(&e.body, &message_id, e.group);
+            engine.inboxes[index].push(e.body, &message_id, e.group);
         }
         Ok(Outcome::Queued {
             message_id,

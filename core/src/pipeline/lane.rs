@@ -338,7 +338,7 @@ impl Lane {
     }
 
     /// Releases the batch's budget, counts it down on every flush barrier it falls under, and
-    /// hands its strings back to the inbox.
+    /// hands its strings back for reuse.
     fn settle(&mut self, batch: Batch, mut count_down: impl FnMut(&FlushProgress, usize)) {
         let bytes: usize = batch.items.iter().map(|i| i.body().len()).sum();
         self.cx.budget.release(bytes, batch.items.len());
@@ -351,7 +351,7 @@ impl Lane {
             }
         }
         self.barriers.retain(|b| !b.progress.is_finished());
-        self.inbox.recycle(batch.items);
+        crate::bodies::give_back(batch.items.into_iter().map(Item::into_text));
     }
 
     fn abandon(&mut self) {
