@@ -1,6 +1,7 @@
 //! End to end: 200,000 events tracked and delivered to a Segment-spec destination on the
 //! local collector. Prints the time inside `enqueue`, the wall time until the collector has
-//! stored every event, and this process's peak RSS.
+//! stored every event, the CPU per event on the calling thread and on the background
+//! threads, and this process's peak RSS.
 //!
 //! Run: `make bench-rust` (starts a release-built collector as its own process, so its CPU
 //! and memory are not counted as ours), or `cargo bench -p tracklane-core --bench deliver`
