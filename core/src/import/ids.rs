@@ -75,16 +75,11 @@ pub fn assign_message_id(message: &mut Message, key: Option<&str>, rows_have_tim
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort_unstable();
-    out.push(b'{');
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        json::push_str(out, key);
-        out.push(b':');
-        write_canonical(&map[key], out);
+    let mut object = json::Object::open(out);
+    for key in keys {
+        write_canonical(&map[key], object.key(key));
     }
-    out.push(b'}');
+    object.close();
 }
 
 /// JSON with object keys sorted at every level; everything else as [`json::push_value`]
@@ -92,16 +87,7 @@ fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => write_object(map, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
+        Value::Array(items) => json::push_array(out, items, |out, item| write_canonical(item, out)),
         scalar => json::push_value(out, scalar),
     }
 }
