@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::time::Timestamp;
+
 /// Writes `s` as a JSON string, quotes included.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
@@ -101,6 +103,13 @@ pub fn push_value(out: &mut Vec<u8>, value: &Value) {
         Value::Array(items) => push_array(out, items, push_value),
         Value::Object(map) => push_map(out, map),
     }
+}
+
+/// Writes a timestamp as a JSON string in RFC 3339 (nothing in it to escape).
+pub fn push_timestamp(out: &mut Vec<u8>, timestamp: Timestamp) {
+    out.push(b'"');
+    timestamp.write_rfc3339(out);
+    out.push(b'"');
 }
 
 /// Writes an array, each item as `write` writes it.

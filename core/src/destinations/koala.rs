@@ -171,10 +171,7 @@ impl Destination for Koala {
             event.field_str("type", "track");
             event.field_str("event", message.event.as_deref().unwrap_or(""));
             json::push_map(event.field("properties"), &message.properties);
-            let sent_at = event.field("sent_at");
-            sent_at.push(b'"');
-            message.timestamp.write_rfc3339(sent_at);
-            sent_at.push(b'"');
+            json::push_timestamp(event.field("sent_at"), message.timestamp);
             event.close();
         });
         if body.len() > MAX_EVENT_BYTES {

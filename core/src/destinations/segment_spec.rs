@@ -116,11 +116,7 @@ fn write_message(out: &mut Vec<u8>, message: &Message) {
         json::push_map(object.field(key), map);
     }
     write_context(object.field("context"), &message.context);
-    let timestamp = object.field("timestamp");
-    // An RFC 3339 timestamp has nothing to escape.
-    timestamp.push(b'"');
-    message.timestamp.write_rfc3339(timestamp);
-    timestamp.push(b'"');
+    json::push_timestamp(object.field("timestamp"), message.timestamp);
     object.close();
 }
 
