@@ -182,10 +182,8 @@ impl Timestamp {
         put(20, 3, millis);
         Some(out)
     }
-}
 
-impl Timestamp {
-    /// Appends the RFC 3339 text (no quotes) to a JSON buffer. Events come in runs within
+    /// Appends the RFC 3339 text (no quotes; see [`crate::json::push_timestamp`]) to a buffer. Events come in runs within
     /// one second, so each thread keeps the text of the last second it wrote and only puts
     /// in the milliseconds when the second is the same.
     pub fn write_rfc3339(self, out: &mut Vec<u8>) {
