@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use super::batch::Item;
 use super::config::{ClientConfig, Overflow};
 use super::engine::Engine;
 use super::flush::FlushProgress;
@@ -179,7 +180,7 @@ impl Client {
         };
         for (index, e) in encoded {
             Counters::add(&engine.counters[index].queued, 1);
-            engine.inboxes[index].push(e.body, &message_id, e.group);
+            engine.inboxes[index].push(Item::new(e.body, &message_id, e.group));
         }
         Ok(Outcome::Queued {
             message_id,

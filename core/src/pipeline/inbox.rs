@@ -7,13 +7,12 @@
 //! one wake-up, not one per event.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use super::batch::Item;
-use crate::destinations::Group;
 
 /// How long a woken lane waits for more events before draining: long enough to gather a
 /// burst, far below any flush interval.
@@ -27,8 +26,7 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    pub fn push(&self, body: String, message_id: &str, group: Arc<Group>) {
-        let item = Item::new(body, message_id, group);
+    pub fn push(&self, item: Item) {
         self.items
             .lock()
             .unwrap_or_else(|p| p.into_inner())
