@@ -102,6 +102,15 @@ fn steps(c: &mut Criterion) {
             black_box(store.first_sighting(&ids[next], Timestamp::now()))
         })
     });
+    // As `enqueue` asks: the prefetch hint first, the check a few hundred nanoseconds later
+    // (here two sightings later), with the store full and evicting its oldest id each time.
+    c.bench_function("step/dedupe (prefetched, store full)", |b| {
+        b.iter(|| {
+            next = (next + 1) % ids.len();
+            store.prefetch(&ids[(next + 2) % ids.len()]);
+            black_box(store.first_sighting(&ids[next], Timestamp::now()))
+        })
+    });
     c.bench_function("step/message id", |b| {
         b.iter(tracklane_core::message::new_message_id)
     });
