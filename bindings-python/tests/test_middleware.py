@@ -62,10 +62,55 @@ def test_wsgi_reuses_the_cookie_when_present(flask_url: Any) -> None:
     assert response.json()["context"]["ip"] == "127.0.0.1"  # X-Forwarded-For ignored without trust_proxy
 
 
-def test_wsgi_replaces_a_malformed_cookie(flask_url: Any) -> None:
+def test_wsgi_keeps_an_id_the_browser_set_and_replaces_an_unusable_one(flask_url: Any) -> None:
     url, _ = flask_url
-    response = requests.get(f"{url}/lead", cookies={"tracklane_id": "not-a-uuid"})
-    assert response.json()["visitor"] != "not-a-uuid" and "Set-Cookie" in response.headers
+    # Not a UUID (a browser tag's own format): respected as it is, and not set again.
+    kept = requests.get(f"{url}/lead", cookies={"tracklane_id": "ko-3E6A2C18"})
+    assert kept.json()["visitor"] == "ko-3E6A2C18" and "Set-Cookie" not in kept.headers
+    too_long = "v" * 256
+    replaced = requests.get(f"{url}/lead", cookies={"tracklane_id": too_long})
+    visitor = replaced.json()["visitor"]
+    assert uuid.UUID(visitor).version == 4
+    assert replaced.headers["Set-Cookie"].startswith(f"tracklane_id={visitor};")
+
+
+def test_wsgi_finds_the_visitor_cookie_behind_a_malformed_one(flask_url: Any) -> None:
+    url, _ = flask_url
+    visitor = str(uuid.uuid4())
+    # A consent manager's JSON cookie comes first: SimpleCookie would drop the whole header.
+    header = f'consent={{"ads":false,"stats":true}}; theme=dark mode; tracklane_id={visitor}'
+    response = requests.get(f"{url}/lead", headers={"Cookie": header})
+    assert response.json()["visitor"] == visitor and "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("tracklane_id=abc", "abc"),
+        (' a=1 ;  tracklane_id = "abc" ', "abc"),
+        ("tracklane_id=visitor%20one%3B", "visitor one;"),
+        ("other_tracklane_id=abc", None),
+        ("tracklane_id=", None),
+        ("tracklane_id=a%01b", None),
+        ("tracklane_id=%FF", None),
+        ("tracklane_id=" + "x" * 255, "x" * 255),
+        ("tracklane_id=" + "x" * 256, None),
+        ("", None),
+    ],
+)
+def test_the_visitor_cookie_is_read_as_the_express_middleware_reads_it(header: str, expected: Any) -> None:
+    from tracklane._request import read_visitor
+
+    assert read_visitor(header, "tracklane_id") == expected
+
+
+def test_a_visitor_id_is_written_to_the_cookie_percent_encoded() -> None:
+    from tracklane._request import CookieOptions, read_visitor
+
+    header = CookieOptions().header("visitor one;é", https=False)
+    value = header.split(";", 1)[0]
+    assert value == "tracklane_id=visitor%20one%3B%C3%A9"
+    assert read_visitor(value, "tracklane_id") == "visitor one;é"
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
+import re
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from urllib.parse import quote, unquote
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 DEFAULT_COOKIE_NAME = "tracklane_id"
 #: One year, as in the Express middleware (and Dreamdata's own `dd_anonymous_id` guidance).
 DEFAULT_COOKIE_MAX_AGE = 365 * 24 * 3600
+#: Longest cookie value taken as a visitor id: the core's limit on ids, as in the Express middleware.
+MAX_ID_CHARS = 255
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+#: What ``encodeURIComponent`` leaves as it is, so both middlewares write the same cookie.
+_COOKIE_SAFE = "-_.!~*'()"
 
 ClientSource = Union["Client", Callable[[], "Client"], None]
 
@@ -31,7 +36,7 @@ class CookieOptions:
     http_only: bool = True
 
     def header(self, value: str, https: bool) -> str:
-        parts = [f"{self.name}={value}", f"Path={self.path}", f"Max-Age={self.max_age}"]
+        parts = [f"{self.name}={quote(value, safe=_COOKIE_SAFE)}", f"Path={self.path}", f"Max-Age={self.max_age}"]
         if self.domain:
             parts.append(f"Domain={self.domain}")
         if self.same_site:
@@ -44,21 +49,35 @@ class CookieOptions:
 
 
 def read_visitor(cookie_header: str, name: str) -> Optional[str]:
-    """The visitor id from a Cookie header, if present and a UUID (anything else is replaced)."""
-    if not cookie_header:
+    """The visitor id in cookie ``name`` of a Cookie header, if it can serve as one.
+
+    The browser's own tag may have set it (Koala's ``ko_id``, Dreamdata's ``dd_anonymous_id``),
+    in a form of its own: any value is kept as it is, unless empty, over ``MAX_ID_CHARS``
+    characters or holding control characters (the Express middleware reads it the same way).
+    The header is split by hand: ``http.cookies.SimpleCookie`` gives up on the whole header at
+    the first cookie it finds malformed (a JSON value, a space), which would lose the visitor
+    id of every request that carries such a cookie from another script.
+    """
+    for part in cookie_header.split(";") if cookie_header else ():
+        key, eq, value = part.partition("=")
+        if not eq or key.strip() != name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        try:
+            value = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        return usable_id(value)
+    return None
+
+
+def usable_id(value: str) -> Optional[str]:
+    """``value`` if it can serve as a visitor id: non-empty, at most ``MAX_ID_CHARS``, no control characters."""
+    if not value or len(value) > MAX_ID_CHARS or _CONTROL.search(value):
         return None
-    try:
-        jar: SimpleCookie = SimpleCookie()
-        jar.load(cookie_header)
-    except Exception:
-        return None
-    morsel = jar.get(name)
-    if morsel is None:
-        return None
-    try:
-        return str(uuid.UUID(morsel.value))
-    except ValueError:
-        return None
+    return value
 
 
 def client_ip(remote: Optional[str], forwarded_for: Optional[str], trust_proxy: bool) -> Optional[str]:
