@@ -111,6 +111,25 @@ fn steps(c: &mut Criterion) {
             black_box(store.first_sighting(&ids[next], Timestamp::now()))
         })
     });
+    // A new store as a client starts: its tables grow (and their pages are first touched) on
+    // the way. One iteration is one whole fill; the store is dropped outside the clock.
+    let fill = 200_000;
+    let mut group = c.benchmark_group("step/dedupe (a new store filling to 200,000 ids)");
+    group.sample_size(10);
+    group.bench_function("fill", |b| {
+        b.iter_batched(
+            || MemoryDedupe::new(Duration::from_secs(3600), 1_000_000),
+            |store| {
+                for id in &ids[..fill] {
+                    store.prefetch(id);
+                    black_box(store.first_sighting(id, Timestamp::now()));
+                }
+                store
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
     c.bench_function("step/message id", |b| {
         b.iter(tracklane_core::message::new_message_id)
     });

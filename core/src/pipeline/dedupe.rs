@@ -103,20 +103,29 @@ struct Table {
 
 const EMPTY: u64 = 0;
 
-/// A table's slots in memory mapped for it alone: zeroed by the kernel (all slots start empty
-/// at no cost), given back when the table grows or is dropped, and, once a table spans 2 MiB,
-/// aligned to 2 MiB and advised onto huge pages. A million ids fill 16 tables of 2 MiB; on
-/// 4 KiB pages nearly every probe (and every prefetch) also missed the TLB, and a page walk
-/// costs several memory loads, more still in a virtual machine.
+/// A table's slots. A table of 2 MiB or more is mapped for itself: aligned to 2 MiB and
+/// advised onto huge pages, zeroed by the kernel and given back when it grows or is dropped.
+/// A million ids fill 16 tables of 2 MiB; on 4 KiB pages nearly every probe (and prefetch)
+/// also missed the TLB, and a page walk costs several memory loads, more in a virtual machine.
+/// Smaller tables come from the allocator, which serves each doubling from memory it already
+/// has: a fresh mapping for each would be first touched page by page, a fault each.
 struct Slots {
     start: NonNull<(u64, i64)>,
     len: usize,
-    /// The mapping: address and length (0 for an empty table, which maps nothing).
-    mapped: (usize, usize),
+    owner: Owner,
+}
+
+/// Who gives a table's memory back, and how.
+enum Owner {
+    /// An empty table: nothing.
+    None,
+    /// A `Vec` with this capacity.
+    Heap(usize),
+    /// A mapping: its address and length.
+    Mapped(usize, usize),
 }
 
 const HUGE_PAGE: usize = 2 << 20;
-const PAGE: usize = 4096;
 
 impl Slots {
     /// `len` empty slots (`(EMPTY, 0)` is all zero bytes).
@@ -125,9 +134,16 @@ impl Slots {
         if bytes == 0 {
             return Slots::default();
         }
-        let huge = bytes >= HUGE_PAGE;
+        if bytes < HUGE_PAGE {
+            let mut slots = std::mem::ManuallyDrop::new(vec![(EMPTY, 0); len]);
+            return Slots {
+                start: NonNull::new(slots.as_mut_ptr()).expect("a Vec's buffer is not null"),
+                len,
+                owner: Owner::Heap(slots.capacity()),
+            };
+        }
         // Room to slide the start up to the next 2 MiB boundary.
-        let length = bytes.next_multiple_of(PAGE) + if huge { HUGE_PAGE } else { 0 };
+        let length = bytes.next_multiple_of(HUGE_PAGE) + HUGE_PAGE;
         // SAFETY: a new private anonymous mapping; no existing memory is touched.
         let address = unsafe {
             libc::mmap(
@@ -143,20 +159,16 @@ impl Slots {
             std::alloc::handle_alloc_error(std::alloc::Layout::array::<(u64, i64)>(len).unwrap());
         }
         #[cfg(target_os = "linux")]
-        if huge {
-            // SAFETY: advice on the mapping just made; refused advice (no THP) changes nothing.
-            unsafe { libc::madvise(address, length, libc::MADV_HUGEPAGE) };
+        // SAFETY: advice on the mapping just made; refused advice (no THP) changes nothing.
+        unsafe {
+            libc::madvise(address, length, libc::MADV_HUGEPAGE);
         }
-        let first = if huge {
-            (address as usize).next_multiple_of(HUGE_PAGE)
-        } else {
-            address as usize
-        };
+        let first = (address as usize).next_multiple_of(HUGE_PAGE);
         Slots {
             start: NonNull::new(first as *mut (u64, i64))
                 .expect("mmap returned a non-null address"),
             len,
-            mapped: (address as usize, length),
+            owner: Owner::Mapped(address as usize, length),
         }
     }
 }
@@ -166,17 +178,23 @@ impl Default for Slots {
         Slots {
             start: NonNull::dangling(),
             len: 0,
-            mapped: (0, 0),
+            owner: Owner::None,
         }
     }
 }
 
 impl Drop for Slots {
     fn drop(&mut self) {
-        let (address, length) = self.mapped;
-        if length > 0 {
-            // SAFETY: unmaps the mapping this value made and alone refers to.
-            unsafe { libc::munmap(address as *mut libc::c_void, length) };
+        match self.owner {
+            Owner::None => {}
+            // SAFETY: the parts of the `Vec` `zeroed` made and forgot, given back once.
+            Owner::Heap(capacity) => unsafe {
+                drop(Vec::from_raw_parts(self.start.as_ptr(), self.len, capacity));
+            },
+            // SAFETY: unmaps the mapping `zeroed` made, which nothing else refers to.
+            Owner::Mapped(address, length) => unsafe {
+                libc::munmap(address as *mut libc::c_void, length);
+            },
         }
     }
 }
@@ -413,7 +431,7 @@ mod tests {
 
     #[test]
     fn a_large_table_starts_on_a_huge_page_boundary_and_empty() {
-        for len in [16, 1 << 17, 1 << 18] {
+        for len in [16, 1 << 16, 1 << 17, 1 << 18] {
             let mut slots = Slots::zeroed(len);
             assert_eq!(slots.len(), len);
             if len * std::mem::size_of::<(u64, i64)>() >= HUGE_PAGE {
