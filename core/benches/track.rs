@@ -99,7 +99,7 @@ fn steps(c: &mut Criterion) {
     c.bench_function("step/dedupe (first sighting)", |b| {
         b.iter(|| {
             next = (next + 1) % ids.len();
-            black_box(store.first_sighting(&ids[next], Timestamp::now()))
+            black_box(store.first_sighting(&ids[next], Timestamp::now_coarse()))
         })
     });
     // As `enqueue` asks: the prefetch hint first, the check a few hundred nanoseconds later
@@ -108,7 +108,7 @@ fn steps(c: &mut Criterion) {
         b.iter(|| {
             next = (next + 1) % ids.len();
             store.prefetch(&ids[(next + 2) % ids.len()]);
-            black_box(store.first_sighting(&ids[next], Timestamp::now()))
+            black_box(store.first_sighting(&ids[next], Timestamp::now_coarse()))
         })
     });
     // A new store as a client starts: its tables grow (and their pages are first touched) on
@@ -122,7 +122,7 @@ fn steps(c: &mut Criterion) {
             |store| {
                 for id in &ids[..fill] {
                     store.prefetch(id);
-                    black_box(store.first_sighting(id, Timestamp::now()));
+                    black_box(store.first_sighting(id, Timestamp::now_coarse()));
                 }
                 store
             },

@@ -151,7 +151,7 @@ impl Client {
             return self.rejected(&engine, message_id, errors);
         }
         if let Some(store) = &engine.dedupe {
-            if !store.first_sighting(&message_id, Timestamp::now()) {
+            if !store.first_sighting(&message_id, Timestamp::now_coarse()) {
                 Engine::count(&engine.duplicates);
                 return Ok(Outcome::Duplicate { message_id });
             }
