@@ -202,7 +202,7 @@ impl Drop for Slots {
 impl std::ops::Deref for Slots {
     type Target = [(u64, i64)];
     fn deref(&self) -> &[(u64, i64)] {
-        // SAFETY: `len` initialized slots from `start` lie inside the mapping (or none at all).
+        // SAFETY: `len` initialized slots from `start` lie in the memory `owner` holds (or none).
         unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
     }
 }
@@ -220,7 +220,7 @@ impl std::fmt::Debug for Slots {
     }
 }
 
-// SAFETY: `Slots` owns its mapping as a `Vec` owns its buffer; nothing else points into it.
+// SAFETY: `Slots` owns its memory as a `Vec` owns its buffer; nothing else points into it.
 unsafe impl Send for Slots {}
 // SAFETY: shared access only reads (through `Deref`).
 unsafe impl Sync for Slots {}
