@@ -1,12 +1,35 @@
 // Benchmark (not a test): the cost of `track()` on the event loop, 200,000 events end to end
 // to a Segment-spec destination on the local collector, and peak RSS.
 // Run: make bench-node (or node bench/node_track.mjs after `npm install` and `make collector`).
+//
+// Peak RSS is the whole process's. For scale it also runs the same two loops in a child process
+// whose client does nothing (BENCH_BASELINE=1): Node itself and the loops' own objects (V8's
+// young generation grows with 200,000 property objects) without tracklane.
 import { performance } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
-import { startCollector, destination } from '../bindings-node/test/support.mjs'
-import { Client } from '../bindings-node/js/index.mjs'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 
 const CALLS = Number(process.env.BENCH_CALLS || 200_000)
+
+if (process.env.BENCH_BASELINE) {
+  // The two loops below with a client that only keeps its last argument (so the objects are
+  // built: an argument that went nowhere could be optimized away).
+  let last
+  const client = { track: (call) => { last = call } }
+  const props = { plan: 'pro', amount: 49.99, currency: 'USD' }
+  const anonymousId = 'baseline'
+  for (let i = 0; i < 10_000 + CALLS; i++) client.track({ event: 'purchase', anonymousId, properties: props })
+  for (let i = 0; i < Number(process.env.BENCH_EVENTS || 200_000); i++) {
+    client.track({ event: 'purchase', anonymousId, properties: { order_id: `ORD-${i}`, amount: 49.99, currency: 'USD' } })
+  }
+  console.log((process.resourceUsage().maxRSS / 1024).toFixed(1))
+  process.exit(0)
+}
+// Imported here, not above: the baseline child must not load the addon either.
+const { startCollector, destination } = await import('../bindings-node/test/support.mjs')
+const { Client } = await import('../bindings-node/js/index.mjs')
+
 const END_TO_END = Number(process.env.BENCH_EVENTS || 200_000)
 const anonymousId = '550e8400-e29b-41d4-a716-446655440000'
 
@@ -57,7 +80,11 @@ try {
     await client.close(1000)
     console.log(`end to end: ${END_TO_END} events in ${seconds.toFixed(3)} s (track loop ${((tracked - start) / 1000).toFixed(3)} s); delivered ${delivered} (flush complete: ${report.pending === 0}), collector stored ${stats.segment.events} (${stats.segment.requests} requests)`)
   }
-  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`)
+  const baseline = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_BASELINE: '1' },
+    encoding: 'utf8'
+  }).stdout.trim()
+  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB (the same loops with a client that does nothing: ${baseline} MB)`)
 } finally {
   collector.stop()
 }

@@ -3,11 +3,12 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
-use tracklane_core::{Error, Message, Outcome, ValidationError};
+use tracklane_core::{Client, Error, Message, Outcome, ValidationError};
 
 #[test]
 fn each_destination_delivers_end_to_end() {
@@ -289,6 +290,24 @@ fn close_is_idempotent_and_refuses_later_calls() {
     let again = client.close(Duration::from_secs(5));
     assert_eq!(again.delivered, 0);
     assert_eq!(client.enqueue(event("late", 2)), Err(Error::Closed));
+}
+
+#[test]
+fn closing_a_client_leaves_a_store_it_shares_to_the_others() {
+    use tracklane_core::pipeline::dedupe::{DedupeStore, MemoryDedupe};
+    let c = collector();
+    let shared: Arc<dyn DedupeStore> = Arc::new(MemoryDedupe::new(Duration::from_secs(60), 1000));
+    let with_shared = || {
+        let mut config = config(fast_options(vec![destination(&c, "segment")]));
+        config.dedupe_store = Some(shared.clone());
+        Client::new(config).unwrap()
+    };
+    let (first, second) = (with_shared(), with_shared());
+    let mut webhook = event("payment", 1);
+    webhook.message_id = "evt_shared_1".into();
+    assert_eq!(first.enqueue(webhook.clone()).unwrap().status(), "queued");
+    first.close(Duration::from_secs(5));
+    assert_eq!(second.enqueue(webhook).unwrap().status(), "duplicate");
 }
 
 #[test]

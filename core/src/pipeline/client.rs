@@ -281,10 +281,16 @@ impl Client {
             return DeliveryReport::default();
         }
         let report = self.flush(timeout);
+        let engine = self.engine();
         // Always: a lane the flush did not hear from may still hold events, and a lane with
         // nothing left just stops retrying anything that comes after.
-        for lane in &self.engine().lanes {
+        for lane in &engine.lanes {
             let _ = lane.send(Command::Abandon);
+        }
+        // Only the client's own store: one passed in (`dedupe_store`) may serve other clients.
+        let own = self.config.dedupe_store.is_none();
+        if let Some(store) = engine.dedupe.as_ref().filter(|_| own) {
+            store.close();
         }
         report
     }

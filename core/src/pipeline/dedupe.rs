@@ -32,6 +32,10 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
     fn prefetch(&self, _id: &str) {}
     /// Forgets `id` (its message was not queued after all, so a retry must be accepted).
     fn forget(&self, id: &str);
+    /// The client that asks this store is closed and will ask no more: the in-memory store lets
+    /// its ids and their memory go (tens of MB when full) rather than hold them until the
+    /// client itself is dropped. A shared store keeps them: other processes still ask.
+    fn close(&self) {}
     /// The store a forked child should use. The in-memory store starts empty (its locks may
     /// have been held by a thread that no longer exists); a shared store reconnects.
     fn for_child(&self) -> Arc<dyn DedupeStore>;
@@ -390,6 +394,16 @@ impl DedupeStore for MemoryDedupe {
         self.shard(hash).expiry.remove_unless(hash, |_| false);
     }
 
+    fn close(&self) {
+        for (shard, at) in self.shards.iter().zip(&self.slots_at) {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            // Unpublished first: a prefetch must not aim at a table about to be freed.
+            at.base.store(0, Ordering::Relaxed);
+            at.victim.store(0, Ordering::Relaxed);
+            *shard = Shard::default();
+        }
+    }
+
     fn for_child(&self) -> Arc<dyn DedupeStore> {
         Arc::new(MemoryDedupe {
             hasher: foldhash::fast::RandomState::default(),
@@ -441,6 +455,22 @@ mod tests {
             slots[len - 1] = (7, 8);
             assert_eq!(slots[len - 1], (7, 8));
         }
+    }
+
+    #[test]
+    fn a_closed_store_holds_no_ids_and_still_answers() {
+        let store = MemoryDedupe::new(Duration::from_secs(60), 1000);
+        for i in 0..500 {
+            store.first_sighting(&format!("id-{i}"), Timestamp(0));
+        }
+        store.close();
+        for shard in &store.shards {
+            let shard = shard.lock().unwrap();
+            assert_eq!((shard.expiry.slots.len(), shard.order.capacity()), (0, 0));
+        }
+        store.prefetch("id-1");
+        assert!(store.first_sighting("id-1", Timestamp(1)));
+        assert!(!store.first_sighting("id-1", Timestamp(2)));
     }
 
     #[test]
