@@ -1,5 +1,6 @@
 // Test support: one real local collector per test file, and clients pointed at it.
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -19,11 +20,28 @@ export async function startCollector (extraArgs = []) {
   })
   proc.stdout.resume()
   const url = line.match(/http:\/\/\S+/)[0]
-  const call = async (method, p, body) => {
-    const res = await fetch(url + p, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined })
-    const text = await res.text()
-    return text ? JSON.parse(text) : null
-  }
+  // node:http, not fetch: fetch loads undici, whose HTTP parser is WebAssembly that V8
+  // compiles on first use (about 30 MB of compiler memory at its peak), and the benchmark's
+  // peak RSS would count that as the client's.
+  const call = (method, p, body) => new Promise((resolve, reject) => {
+    const payload = body ? JSON.stringify(body) : undefined
+    const headers = payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}
+    const req = http.request(url + p, { method, headers }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => { text += chunk })
+      res.on('end', () => {
+        try {
+          resolve(text ? JSON.parse(text) : null)
+        } catch (err) {
+          reject(err)
+        }
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
   return {
     url,
     reset: () => call('POST', '/_reset'),
