@@ -105,6 +105,46 @@ test('maps with more keys than are spread out arrive alike and in order', async 
   assert.deepEqual(m.properties, properties)
 })
 
+test('maps of every size around the ones passed as arguments arrive alike and in order', async () => {
+  // Up to 8 keys in all cross as arguments; 9 to 32 per map are spread from an array.
+  for (const size of [0, 1, 7, 8, 9, 20, 32, 33]) {
+    await c.reset()
+    const properties = Object.fromEntries(Array.from({ length: size }, (_, i) => [`k${i}`, i]))
+    const context = size % 2 === 0 ? { ip: '1.2.3.4', locale: 'en' } : undefined
+    const m = await sameBodies({ properties, context })
+    assert.deepEqual(m.properties ?? {}, properties, `${size} keys`)
+  }
+})
+
+test('a getter that makes a call of its own while a call is read leaves both whole', async () => {
+  let inner
+  const properties = {
+    a: 1,
+    get b () {
+      inner = client.track(fast({ event: 'inner', properties: { x: 'x', y: 'y' } }))
+      return 2
+    },
+    c: 3
+  }
+  const outer = client.track(fast({ properties, context: { ip: '1.2.3.4' } }))
+  const later = client.track(fast({ properties: { z: 26 } }))
+  await client.flush()
+  const batch = (await c.requests('segment')).flatMap((r) => r.body.batch)
+  const sent = (outcome) => batch.find((b) => b.messageId === outcome.messageId)
+  assert.deepEqual(sent(outer).properties, { a: 1, b: 2, c: 3 })
+  assert.equal(sent(outer).context.ip, '1.2.3.4')
+  assert.deepEqual(sent(inner).properties, { x: 'x', y: 'y' })
+  assert.deepEqual(sent(later).properties, { z: 26 })
+})
+
+test('a call whose getter throws leaves the next call whole', async () => {
+  assert.throws(() => client.track(fast({ properties: { a: 1, get b () { throw new Error('no') } } })), /no/)
+  const outcome = client.track(fast({ properties: { z: 26 } }))
+  await client.flush()
+  const batch = (await c.requests('segment')).flatMap((r) => r.body.batch)
+  assert.deepEqual(batch.find((b) => b.messageId === outcome.messageId).properties, { z: 26 })
+})
+
 test('objects that are not plain objects are read by their own enumerable keys alike', async () => {
   class Order { constructor () { this.id = 'o1' } get total () { return 5 } }
   const bare = Object.assign(Object.create(null), { a: 1 })
