@@ -17,8 +17,9 @@ use crate::time::Timestamp;
 
 /// "Mark as processed (TTL: 48 hours)" — the window the seeds' webhook example uses.
 pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(48 * 3600);
-/// Ids remembered at most; the oldest are forgotten first. 1M ids cost 40 to 75 MB (a slot in
-/// a table kept 37–75% full, and a place in the eviction queue).
+/// Ids remembered at most; the oldest are forgotten first. Measured RSS: 1M ids about 58 MB (a
+/// slot in a table on huge pages, a place in the eviction queue, and what growing them left
+/// with the allocator), 200,000 about 8 MB.
 pub const DEFAULT_DEDUPE_MAX_IDS: usize = 1_000_000;
 const SHARDS: usize = 16;
 
@@ -72,7 +73,7 @@ impl SlotsAt {
             return 0;
         }
         let index = hash as usize & self.mask.load(Ordering::Relaxed);
-        base.wrapping_add(index * std::mem::size_of::<(u64, i64)>())
+        base.wrapping_add(index * std::mem::size_of::<u64>())
     }
 }
 
@@ -89,16 +90,20 @@ fn prefetch_line(address: usize) {
     }
 }
 
+/// The ids a shard holds: each one in `ids` and, with its expiry, once in `order` (oldest
+/// first), which says when it goes. An entry of `order` whose id was forgotten is marked
+/// [`EMPTY`], so that evicting it later cannot take out the same id seen again since.
 #[derive(Debug, Default)]
 struct Shard {
-    expiry: Table,
+    ids: Table,
     order: VecDeque<(u64, i64)>,
 }
 
-/// Id hashes with their expiry: open addressing with linear probing, one 16-byte slot per id,
-/// so a new id costs one cache line where a map with separate control bytes costs two. The
-/// keys are already hashes (64 bits, per-process seed: with a million ids held, a new id
-/// collides with one of them once in 10^13) and are used as they are; 0 marks an empty slot.
+/// Id hashes: open addressing with linear probing, one 8-byte slot per id (the expiry lives in
+/// the shard's `order` alone), so a new id costs one cache line where a map with separate
+/// control bytes costs two. The keys are already hashes (64 bits, per-process seed: with a
+/// million ids held, a new id collides with one of them once in 10^13) and are used as they
+/// are; 0 marks an empty slot.
 #[derive(Debug, Default)]
 struct Table {
     slots: Slots,
@@ -107,14 +112,15 @@ struct Table {
 
 const EMPTY: u64 = 0;
 
-/// A table's slots. A table of 2 MiB or more is mapped for itself: aligned to 2 MiB and
+/// A table's slots. A table of 1 MiB or more is mapped for itself: aligned to 2 MiB and
 /// advised onto huge pages, zeroed by the kernel and given back when it grows or is dropped.
-/// A million ids fill 16 tables of 2 MiB; on 4 KiB pages nearly every probe (and prefetch)
-/// also missed the TLB, and a page walk costs several memory loads, more in a virtual machine.
-/// Smaller tables come from the allocator, which serves each doubling from memory it already
-/// has: a fresh mapping for each would be first touched page by page, a fault each.
+/// A million ids fill 16 tables of 1 MiB, each on a huge page of its own; on 4 KiB pages
+/// nearly every probe (and prefetch) also missed the TLB, and a page walk costs several memory
+/// loads, more in a virtual machine. Smaller tables come from the allocator, which serves each
+/// doubling from memory it already has: a fresh mapping for each would be first touched page
+/// by page, a fault each.
 struct Slots {
-    start: NonNull<(u64, i64)>,
+    start: NonNull<u64>,
     len: usize,
     owner: Owner,
 }
@@ -130,16 +136,18 @@ enum Owner {
 }
 
 const HUGE_PAGE: usize = 2 << 20;
+/// Tables from this size on are mapped on a huge page (or several).
+const MAPPED_FROM: usize = HUGE_PAGE / 2;
 
 impl Slots {
-    /// `len` empty slots (`(EMPTY, 0)` is all zero bytes).
+    /// `len` empty slots (`EMPTY` is all zero bytes).
     fn zeroed(len: usize) -> Slots {
-        let bytes = len * std::mem::size_of::<(u64, i64)>();
+        let bytes = len * std::mem::size_of::<u64>();
         if bytes == 0 {
             return Slots::default();
         }
-        if bytes < HUGE_PAGE {
-            let mut slots = std::mem::ManuallyDrop::new(vec![(EMPTY, 0); len]);
+        if bytes < MAPPED_FROM {
+            let mut slots = std::mem::ManuallyDrop::new(vec![EMPTY; len]);
             return Slots {
                 start: NonNull::new(slots.as_mut_ptr()).expect("a Vec's buffer is not null"),
                 len,
@@ -160,7 +168,7 @@ impl Slots {
             )
         };
         if address == libc::MAP_FAILED {
-            std::alloc::handle_alloc_error(std::alloc::Layout::array::<(u64, i64)>(len).unwrap());
+            std::alloc::handle_alloc_error(std::alloc::Layout::array::<u64>(len).unwrap());
         }
         #[cfg(target_os = "linux")]
         // SAFETY: advice on the mapping just made; refused advice (no THP) changes nothing.
@@ -169,8 +177,7 @@ impl Slots {
         }
         let first = (address as usize).next_multiple_of(HUGE_PAGE);
         Slots {
-            start: NonNull::new(first as *mut (u64, i64))
-                .expect("mmap returned a non-null address"),
+            start: NonNull::new(first as *mut u64).expect("mmap returned a non-null address"),
             len,
             owner: Owner::Mapped(address as usize, length),
         }
@@ -204,15 +211,15 @@ impl Drop for Slots {
 }
 
 impl std::ops::Deref for Slots {
-    type Target = [(u64, i64)];
-    fn deref(&self) -> &[(u64, i64)] {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
         // SAFETY: `len` initialized slots from `start` lie in the memory `owner` holds (or none).
         unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
     }
 }
 
 impl std::ops::DerefMut for Slots {
-    fn deref_mut(&mut self) -> &mut [(u64, i64)] {
+    fn deref_mut(&mut self) -> &mut [u64] {
         // SAFETY: as in `deref`; `&mut self` makes the access exclusive.
         unsafe { std::slice::from_raw_parts_mut(self.start.as_ptr(), self.len) }
     }
@@ -238,7 +245,7 @@ impl Table {
     fn find(&self, hash: u64) -> (usize, bool) {
         let mut i = hash as usize & self.mask();
         loop {
-            match self.slots[i].0 {
+            match self.slots[i] {
                 h if h == hash => return (i, true),
                 EMPTY => return (i, false),
                 _ => i = (i + 1) & self.mask(),
@@ -246,55 +253,48 @@ impl Table {
         }
     }
 
-    fn get(&self, hash: u64) -> Option<i64> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        match self.find(hash) {
-            (i, true) => Some(self.slots[i].1),
-            _ => None,
-        }
+    fn contains(&self, hash: u64) -> bool {
+        !self.slots.is_empty() && self.find(hash).1
     }
 
-    /// Sets the expiry of `hash`, adding it if absent.
-    fn set(&mut self, hash: u64, expires: i64) {
-        // Kept at most three quarters full: as compact as a map with control bytes, and a
-        // probe run still fits in a cache line or two.
+    /// Adds `hash` (nothing if it is there already).
+    fn insert(&mut self, hash: u64) {
+        // Kept at most three quarters full: a probe run still fits in a cache line or two.
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let (i, found) = self.find(hash);
         if !found {
             self.len += 1;
+            self.slots[i] = hash;
         }
-        self.slots[i] = (hash, expires);
     }
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
         let old = std::mem::replace(&mut self.slots, Slots::zeroed(size));
-        for &(hash, expires) in old.iter().filter(|(h, _)| *h != EMPTY) {
+        for &hash in old.iter().filter(|&&h| h != EMPTY) {
             let (i, _) = self.find(hash);
-            self.slots[i] = (hash, expires);
+            self.slots[i] = hash;
         }
     }
 
-    /// Removes `hash` if `keep` says not to keep its expiry. Later entries of the probe run
-    /// shift back into the gap (no tombstones: lookups stay as short as the load allows).
-    fn remove_unless(&mut self, hash: u64, keep: impl FnOnce(i64) -> bool) {
+    /// Removes `hash`; says whether it was there. Later entries of the probe run shift back
+    /// into the gap (no tombstones: lookups stay as short as the load allows).
+    fn remove(&mut self, hash: u64) -> bool {
         if self.slots.is_empty() {
-            return;
+            return false;
         }
         let (mut gap, found) = self.find(hash);
-        if !found || keep(self.slots[gap].1) {
-            return;
+        if !found {
+            return false;
         }
         self.len -= 1;
         let mask = self.mask();
         let mut j = gap;
         loop {
             j = (j + 1) & mask;
-            let (h, _) = self.slots[j];
+            let h = self.slots[j];
             if h == EMPTY {
                 break;
             }
@@ -306,11 +306,12 @@ impl Table {
                 gap < home || home <= j
             };
             if !stays {
-                self.slots[gap] = self.slots[j];
+                self.slots[gap] = h;
                 gap = j;
             }
         }
-        self.slots[gap] = (EMPTY, 0);
+        self.slots[gap] = EMPTY;
+        true
     }
 }
 
@@ -354,28 +355,30 @@ impl DedupeStore for MemoryDedupe {
                 break;
             }
             shard.order.pop_front();
-            // Unless the id was seen again since (then a later entry in `order` owns it).
-            shard
-                .expiry
-                .remove_unless(old, |current| current != expires);
+            // `order` holds each id of `ids` once (a forgotten id's entry is EMPTY), so the
+            // table holds no expired id (whatever a clock set back keeps longer).
+            if old != EMPTY {
+                shard.ids.remove(old);
+            }
         }
-        if shard.expiry.get(hash).is_some_and(|until| until > now) {
+        if shard.ids.contains(hash) {
             return false;
         }
-        let expires = now + self.window_ms;
-        let size = shard.expiry.slots.len();
-        shard.expiry.set(hash, expires);
+        let size = shard.ids.slots.len();
+        shard.ids.insert(hash);
         let at = &self.slots_at[Self::shard_index(hash)];
-        if shard.expiry.slots.len() != size {
+        if shard.ids.slots.len() != size {
             at.base
-                .store(shard.expiry.slots.as_ptr() as usize, Ordering::Relaxed);
-            at.mask.store(shard.expiry.mask(), Ordering::Relaxed);
+                .store(shard.ids.slots.as_ptr() as usize, Ordering::Relaxed);
+            at.mask.store(shard.ids.mask(), Ordering::Relaxed);
         }
-        shard.order.push_back((hash, expires));
+        shard.order.push_back((hash, now + self.window_ms));
         // A full shard evicts its oldest id on its next sighting: a slot far from any other
         // in a table larger than the cache, so it is prefetched with that sighting's own.
         let victim = match shard.order.front() {
-            Some(&(old, _)) if shard.order.len() >= self.max_per_shard => at.home(old),
+            Some(&(old, _)) if old != EMPTY && shard.order.len() >= self.max_per_shard => {
+                at.home(old)
+            }
             _ => 0,
         };
         at.victim.store(victim, Ordering::Relaxed);
@@ -391,7 +394,14 @@ impl DedupeStore for MemoryDedupe {
 
     fn forget(&self, id: &str) {
         let hash = self.hash(id);
-        self.shard(hash).expiry.remove_unless(hash, |_| false);
+        let mut shard = self.shard(hash);
+        if shard.ids.remove(hash) {
+            // Its entry in `order` is the newest for it, and near the end: the id is forgotten
+            // just after its sighting (its event could not be queued).
+            if let Some(entry) = shard.order.iter_mut().rev().find(|(h, _)| *h == hash) {
+                entry.0 = EMPTY;
+            }
+        }
     }
 
     fn close(&self) {
@@ -448,12 +458,12 @@ mod tests {
         for len in [16, 1 << 16, 1 << 17, 1 << 18] {
             let mut slots = Slots::zeroed(len);
             assert_eq!(slots.len(), len);
-            if len * std::mem::size_of::<(u64, i64)>() >= HUGE_PAGE {
+            if len * std::mem::size_of::<u64>() >= MAPPED_FROM {
                 assert_eq!(slots.as_ptr() as usize % HUGE_PAGE, 0, "{len} slots");
             }
-            assert!(slots.iter().all(|&slot| slot == (EMPTY, 0)));
-            slots[len - 1] = (7, 8);
-            assert_eq!(slots[len - 1], (7, 8));
+            assert!(slots.iter().all(|&slot| slot == EMPTY));
+            slots[len - 1] = 7;
+            assert_eq!(slots[len - 1], 7);
         }
     }
 
@@ -466,7 +476,7 @@ mod tests {
         store.close();
         for shard in &store.shards {
             let shard = shard.lock().unwrap();
-            assert_eq!((shard.expiry.slots.len(), shard.order.capacity()), (0, 0));
+            assert_eq!((shard.ids.slots.len(), shard.order.capacity()), (0, 0));
         }
         store.prefetch("id-1");
         assert!(store.first_sighting("id-1", Timestamp(1)));
@@ -482,8 +492,22 @@ mod tests {
     }
 
     #[test]
-    fn the_table_agrees_with_a_map_through_sets_and_removals() {
-        use std::collections::HashMap;
+    fn a_forgotten_id_seen_again_outlives_its_first_entry() {
+        let store = MemoryDedupe::new(Duration::from_millis(100), 1000);
+        assert!(store.first_sighting("a", Timestamp(0)));
+        store.forget("a");
+        assert!(store.first_sighting("a", Timestamp(50)), "forgotten");
+        // The first sighting's entry expires at 100 and goes; the second's holds until 150.
+        assert!(
+            !store.first_sighting("a", Timestamp(120)),
+            "the second sighting is still held"
+        );
+        assert!(store.first_sighting("a", Timestamp(160)), "window passed");
+    }
+
+    #[test]
+    fn the_table_agrees_with_a_set_through_insertions_and_removals() {
+        use std::collections::HashSet;
         // Small hash values crowd a few home slots, so probe runs wrap and shift back.
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {
@@ -493,8 +517,8 @@ mod tests {
             state
         };
         let mut table = Table::default();
-        let mut model: HashMap<u64, i64> = HashMap::new();
-        for step in 0..100_000_i64 {
+        let mut model: HashSet<u64> = HashSet::new();
+        for step in 0..100_000 {
             let r = next();
             let hash = match r % 3 {
                 0 => 1 + r % 64,
@@ -502,27 +526,21 @@ mod tests {
                 _ => (r >> 1).max(1),
             };
             match (r >> 60) % 4 {
-                0 => {
-                    let keep_if = step % 2;
-                    table.remove_unless(hash, |e| e % 2 == keep_if);
-                    if model.get(&hash).is_some_and(|e| e % 2 != keep_if) {
-                        model.remove(&hash);
-                    }
-                }
+                0 => assert_eq!(table.remove(hash), model.remove(&hash), "step {step}"),
                 _ => {
-                    table.set(hash, step);
-                    model.insert(hash, step);
+                    table.insert(hash);
+                    model.insert(hash);
                 }
             }
             if step % 9_973 == 0 {
                 assert_eq!(table.len, model.len());
-                for (h, e) in &model {
-                    assert_eq!(table.get(*h), Some(*e), "hash {h} at step {step}");
+                for h in &model {
+                    assert!(table.contains(*h), "hash {h} at step {step}");
                 }
             }
-            assert_eq!(table.get(hash), model.get(&hash).copied(), "step {step}");
+            assert_eq!(table.contains(hash), model.contains(&hash), "step {step}");
         }
-        let live = table.slots.iter().filter(|(h, _)| *h != EMPTY).count();
+        let live = table.slots.iter().filter(|&&h| h != EMPTY).count();
         assert_eq!(live, model.len());
     }
 
@@ -532,11 +550,7 @@ mod tests {
         for i in 0..10_000 {
             assert!(store.first_sighting(&format!("id-{i}"), Timestamp(i)));
         }
-        let held: usize = store
-            .shards
-            .iter()
-            .map(|s| s.lock().unwrap().expiry.len)
-            .sum();
+        let held: usize = store.shards.iter().map(|s| s.lock().unwrap().ids.len).sum();
         assert!(held <= 16 * 10, "{held}");
         assert!(
             !store.first_sighting("id-9999", Timestamp(10_000)),
