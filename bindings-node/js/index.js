@@ -154,14 +154,16 @@ function mapField (value, into) {
     if (hasOwnProperty.call(value, key) && ++count > MAX_SPREAD_KEYS) return value
   }
   const entries = into.entries
-  let at = into.length
+  const from = into.length
+  let at = from
   for (const key in value) {
     if (!hasOwnProperty.call(value, key)) continue
     entries[at++] = key
     entries[at++] = value[key]
   }
   into.length = at
-  return count
+  // What was written: a getter may have deleted a key the walk had yet to reach.
+  return (at - from) / 2
 }
 
 /**

@@ -137,6 +137,19 @@ test('a getter that makes a call of its own while a call is read leaves both who
   assert.deepEqual(sent(later).properties, { z: 26 })
 })
 
+test('a getter that deletes a key not yet read: both paths leave it out', async () => {
+  const make = () => ({ a: 1, get b () { delete this.c; return 2 }, c: 3 })
+  const calls = [fast({ properties: make(), context: { ip: '1.2.3.4' } }), objectPath({ properties: make(), context: { ip: '1.2.3.4' } })]
+  const ids = calls.map((call) => client.track(call).messageId)
+  await client.flush()
+  const batch = (await c.requests('segment')).flatMap((r) => r.body.batch)
+  for (const id of ids) {
+    const m = batch.find((b) => b.messageId === id)
+    assert.deepEqual(m.properties, { a: 1, b: 2 })
+    assert.equal(m.context.ip, '1.2.3.4')
+  }
+})
+
 test('a call whose getter throws leaves the next call whole', async () => {
   assert.throws(() => client.track(fast({ properties: { a: 1, get b () { throw new Error('no') } } })), /no/)
   const outcome = client.track(fast({ properties: { z: 26 } }))
