@@ -14,6 +14,7 @@ pub mod dedupe;
 pub mod engine;
 pub mod flush;
 pub mod hooks;
+mod id_table;
 pub mod inbox;
 pub mod lane;
 pub mod report;
