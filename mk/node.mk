@@ -10,8 +10,9 @@ NODE_STAMP := node_modules/.tracklane-installed
 # Installs only when package.json or the lockfile changed; runs `prepare`, which builds the
 # addon. `npm install` rather than `npm ci`: npm 11's `ci` rejects this lockfile for the
 # other platforms' optional packages of @napi-rs/cli (it installs the locked versions all the same).
+# `--no-save`: installing must not rewrite the committed lockfile (npm 11 would).
 $(NODE_STAMP): package.json package-lock.json
-	$(NPM) install --no-audit --no-fund
+	$(NPM) install --no-audit --no-fund --no-save
 	touch $@
 
 # Rebuilds the addon when Rust changed (cargo makes this a no-op otherwise).
