@@ -72,8 +72,7 @@ impl SlotsAt {
         if base == 0 {
             return 0;
         }
-        let index = hash as usize & self.mask.load(Ordering::Relaxed);
-        base.wrapping_add(index * std::mem::size_of::<u64>())
+        Table::home_address(base, self.mask.load(Ordering::Relaxed), hash)
     }
 }
 

@@ -160,6 +160,12 @@ impl Table {
         self.slots.as_ptr() as usize
     }
 
+    /// The address of `hash`'s home slot in a table whose [`Table::base`] and [`Table::mask`]
+    /// were `base` and `mask` (read elsewhere, without the lock: only ever prefetched).
+    pub(super) fn home_address(base: usize, mask: usize, hash: u64) -> usize {
+        base.wrapping_add((hash as usize & mask) * std::mem::size_of::<u64>())
+    }
+
     pub(super) fn mask(&self) -> usize {
         self.slots.len() - 1
     }
@@ -254,6 +260,18 @@ mod tests {
             slots[len - 1] = 7;
             assert_eq!(slots[len - 1], 7);
         }
+    }
+
+    #[test]
+    fn the_home_address_is_where_a_lone_id_is_stored() {
+        let mut table = Table::default();
+        let hash = 0x1234_5678_9abc_def1;
+        table.insert(hash);
+        let at = table.slots.iter().position(|&h| h == hash).unwrap();
+        assert_eq!(
+            Table::home_address(table.base(), table.mask(), hash),
+            &table.slots[at] as *const u64 as usize
+        );
     }
 
     #[test]
