@@ -186,8 +186,9 @@ function enqueue (client, kind, call) {
         if (raw !== undefined) return outcome(client, raw)
       } finally {
         if (into === shared) {
-          // Not kept alive by the next call's leftovers.
-          shared.entries.fill(undefined, 0, shared.length)
+          // Not kept alive by the next call's leftovers (a loop: `fill` is a runtime call).
+          const entries = shared.entries
+          for (let i = 0; i < shared.length; i++) entries[i] = undefined
           shared.length = 0
           shared.busy = false
         }

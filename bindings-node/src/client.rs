@@ -187,9 +187,11 @@ struct Sender {
     destinations: Vec<String>,
 }
 
-/// Arguments `send` reads without allocating (the header, 11 fields, 58 map entries); a call
-/// with more reads them into a vector.
-const ARGS_ON_STACK: usize = 128;
+/// Arguments `send` reads without allocating: what the JS layer passes for an ordinary call
+/// (the header, 11 fields and its `ENTRY_ARGS`, 16 map slots). N-API fills every slot asked
+/// for past the arguments given with `undefined`, so asking for more costs every call; a
+/// call with more (a map spread from an array) reads them into a vector.
+const ARGS_ON_STACK: usize = 1 + 11 + 16;
 
 /// `send(header, ...fields, ...entries)`: a call from the JS layer's fast path. `header` is
 /// the kind (0 track, 1 identify, 2 alias, 3 page, 4 group) plus the present fields' bits

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use tracklane_collector::{CollectorConfig, RunningCollector};
+use tracklane_core::destinations::Group;
 use tracklane_core::pipeline::dedupe::{DedupeStore, MemoryDedupe};
 use tracklane_core::pipeline::report::Outcome;
 use tracklane_core::time::Timestamp;
@@ -158,19 +159,17 @@ fn encoders(c: &mut Criterion) {
 fn requests(c: &mut Criterion) {
     let dest = destination("segment").build().unwrap();
     let mut bodies = Vec::new();
-    let mut group = None;
     for n in 0..1_400 {
         let mut m = message();
         m.properties
             .insert("order_id".into(), json!(format!("ORD-{n}")));
         let encoded = dest.encode(&m, &[]).unwrap().unwrap();
-        group = Some(encoded.group);
+        assert!(encoded.group.is_none(), "Segment has one group");
         bodies.push(encoded.body);
     }
-    let group = group.unwrap();
     let events: Vec<&str> = bodies.iter().map(String::as_str).collect();
     c.bench_function("request/segment (1,400 events, gzip)", |b| {
-        b.iter(|| black_box(dest.request(&group, &events, Timestamp::now())))
+        b.iter(|| black_box(dest.request(Group::shared(), &events, Timestamp::now())))
     });
 }
 

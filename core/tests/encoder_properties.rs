@@ -306,7 +306,7 @@ fn plain_body(request: &Request) -> Vec<u8> {
 }
 
 fn envelope_bytes(encoded: &Encoded) -> usize {
-    serde_json::to_string(&encoded.group.envelope)
+    serde_json::to_string(&encoded.group().envelope)
         .expect("envelope serializes")
         .len()
 }
@@ -421,14 +421,14 @@ fn check_destination(
             encoded.body.len()
         );
         // Alone, an accepted event always fits in a request.
-        let alone = dest.request(&encoded.group, &[&encoded.body], message.timestamp);
+        let alone = dest.request(encoded.group(), &[&encoded.body], message.timestamp);
         let alone_bytes = plain_body(&alone).len();
         prop_assert!(
             alone_bytes <= limits.max_request_bytes,
             "{kind}: one event makes a {alone_bytes}-byte request"
         );
         accepted
-            .entry(encoded.group.key.clone())
+            .entry(encoded.group().key.clone())
             .or_default()
             .push(encoded);
     }
@@ -436,8 +436,8 @@ fn check_destination(
         // One key, one envelope: the request is built from the first event's group.
         for other in &group[1..] {
             prop_assert_eq!(
-                &other.group.envelope,
-                &group[0].group.envelope,
+                &other.group().envelope,
+                &group[0].group().envelope,
                 "{}: key {:?} has two envelopes",
                 kind,
                 key
@@ -445,7 +445,7 @@ fn check_destination(
         }
         for chunk in group.chunks(limits.max_events) {
             let bodies: Vec<&str> = chunk.iter().map(|e| e.body.as_str()).collect();
-            let request = dest.request(&chunk[0].group, &bodies, Timestamp::now());
+            let request = dest.request(chunk[0].group(), &bodies, Timestamp::now());
             let body = plain_body(&request);
             assert_request_json(&*dest, &body)?;
             let events: usize = bodies.iter().map(|b| b.len()).sum();
@@ -608,7 +608,7 @@ fn megabyte_strings_get_clean_errors_from_every_destination() {
                 Ok(Ok(None)) => {}
                 Ok(Ok(Some(_))) if must_refuse => problems.push(format!("{describe}: accepted")),
                 Ok(Ok(Some(encoded))) => {
-                    let request = dest.request(&encoded.group, &[&encoded.body], Timestamp::now());
+                    let request = dest.request(encoded.group(), &[&encoded.body], Timestamp::now());
                     let bytes = plain_body(&request).len();
                     if encoded.body.len() > limits.max_event_bytes
                         || bytes > limits.max_request_bytes
@@ -636,8 +636,8 @@ fn silktide_never_puts_two_visitor_contexts_in_one_request() {
     };
     let first = encode("a\u{1f}1.1.1.1\u{1f}b", "c");
     let second = encode("a", "b\u{1f}1.1.1.1\u{1f}c");
-    assert_ne!(first.group.envelope, second.group.envelope);
-    assert_ne!(first.group.key, second.group.key);
+    assert_ne!(first.group().envelope, second.group().envelope);
+    assert_ne!(first.group().key, second.group().key);
 }
 
 #[test]

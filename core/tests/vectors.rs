@@ -288,13 +288,16 @@ fn run_encode(vector: &Value) -> Result<(), String> {
         }
     }
     let first = encoded.first().ok_or("a vector needs at least one call")?;
-    if let Some(other) = encoded.iter().position(|e| e.group.key != first.group.key) {
+    if let Some(other) = encoded
+        .iter()
+        .position(|e| e.group().key != first.group().key)
+    {
         return Err(format!(
             "call {other} is not in the same group as call 0, so they cannot share a request"
         ));
     }
     let bodies: Vec<&str> = encoded.iter().map(|e| e.body.as_str()).collect();
-    let request = destination.request(&first.group, &bodies, Timestamp::now());
+    let request = destination.request(first.group(), &bodies, Timestamp::now());
     compare_request(&request, &vector["expect"], &ignored_keys(vector))
 }
 

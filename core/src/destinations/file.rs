@@ -4,7 +4,6 @@
 //! dry run shows exactly the bytes a collector would get.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -39,7 +38,6 @@ pub struct FileSink {
     name: String,
     kind: &'static str,
     transport: Transport,
-    group: Arc<Group>,
 }
 
 impl FileSink {
@@ -56,7 +54,6 @@ impl FileSink {
             name: config.name.clone().unwrap_or_else(|| "file".to_string()),
             kind: "file",
             transport: Transport::File(config.path.clone()),
-            group: Group::shared(),
         })
     }
 
@@ -65,7 +62,6 @@ impl FileSink {
             name: config.name.clone().unwrap_or_else(|| "stdout".to_string()),
             kind: "stdout",
             transport: Transport::Stdout,
-            group: Group::shared(),
         }
     }
 }
@@ -112,7 +108,7 @@ impl Destination for FileSink {
             return Err(super::event_too_large(self, line.len()));
         }
         Ok(Some(Encoded {
-            group: self.group.clone(),
+            group: None,
             body: line,
         }))
     }

@@ -121,10 +121,10 @@ impl Koala {
         envelope.insert("profile_id".into(), Value::String(profile_id.into()));
         envelope.insert("email".into(), Value::String(email.clone()));
         Ok(Encoded {
-            group: Arc::new(Group {
+            group: Some(Arc::new(Group {
                 key: format!("identify\u{1f}{profile_id}\u{1f}{email}"),
                 envelope,
-            }),
+            })),
             body: String::new(),
         })
     }
@@ -180,10 +180,10 @@ impl Destination for Koala {
         let mut envelope = Map::new();
         envelope.insert("profile_id".into(), Value::String(profile_id.into()));
         Ok(Some(Encoded {
-            group: Arc::new(Group {
+            group: Some(Arc::new(Group {
                 key: profile_id.to_string(),
                 envelope,
-            }),
+            })),
             body,
         }))
     }

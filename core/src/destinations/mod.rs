@@ -18,7 +18,7 @@ pub mod tracardi;
 pub mod webanalyzer;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -41,9 +41,11 @@ pub struct Group {
 }
 
 impl Group {
-    /// The one group of destinations that put any events together (Web Analyzer, Segment).
-    pub fn shared() -> Arc<Group> {
-        Arc::new(Group {
+    /// The one group of destinations that put any events together (Web Analyzer, Segment,
+    /// files): no key, no envelope. Their events carry no group of their own (`None`).
+    pub fn shared() -> &'static Group {
+        static SHARED: OnceLock<Group> = OnceLock::new();
+        SHARED.get_or_init(|| Group {
             key: String::new(),
             envelope: Map::new(),
         })
@@ -55,8 +57,17 @@ impl Group {
 /// retries resend identical bytes.
 #[derive(Clone, Debug)]
 pub struct Encoded {
-    pub group: Arc<Group>,
+    /// `None` for the destination's one group ([`Group::shared`]): most events need no
+    /// reference count of their own, which the caller's thread would raise and a lane's drop,
+    /// bouncing one cache line between their cores at every event.
+    pub group: Option<Arc<Group>>,
     pub body: String,
+}
+
+impl Encoded {
+    pub fn group(&self) -> &Group {
+        self.group.as_deref().unwrap_or_else(|| Group::shared())
+    }
 }
 
 /// How much one request may carry.
@@ -199,7 +210,7 @@ pub fn event_too_large(dest: &dyn Destination, bytes: usize) -> ValidationError 
 /// against `max_event_bytes`, so an accepted event always fits in a request, however large
 /// its user agent or context.
 pub fn bytes_with_envelope(encoded: &Encoded) -> usize {
-    let envelope = serde_json::to_string(&encoded.group.envelope).map_or(0, |s| s.len());
+    let envelope = serde_json::to_string(&encoded.group().envelope).map_or(0, |s| s.len());
     encoded.body.len() + envelope
 }
 

@@ -3,8 +3,6 @@
 //! the key as user and an empty password, body `{"batch": [...], "sentAt": ...}`.
 //! `dreamdata.rs` and `segment.rs` configure this one encoder.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use serde_json::{Map, Value};
 
@@ -32,7 +30,6 @@ pub struct SegmentSpec {
     /// Segment proper has page and group calls; Dreamdata documents identify, track, alias.
     pub(crate) page_and_group: bool,
     pub(crate) max_event_bytes: usize,
-    pub(crate) group: Arc<Group>,
 }
 
 impl std::fmt::Debug for SegmentSpec {
@@ -66,7 +63,6 @@ impl SegmentSpec {
             gzip,
             page_and_group,
             max_event_bytes,
-            group: Group::shared(),
         }
     }
 }
@@ -234,10 +230,7 @@ impl Destination for SegmentSpec {
         if body.len() > self.max_event_bytes {
             return Err(event_too_large(self, body.len()));
         }
-        Ok(Some(Encoded {
-            group: self.group.clone(),
-            body,
-        }))
+        Ok(Some(Encoded { group: None, body }))
     }
 
     fn request(&self, _group: &Group, events: &[&str], sent_at: Timestamp) -> Request {

@@ -171,7 +171,7 @@ impl Destination for Silktide {
             return Err(event_too_large(self, bytes));
         }
         Ok(Some(Encoded {
-            group: Arc::new(Group { key, envelope }),
+            group: Some(Arc::new(Group { key, envelope })),
             body,
         }))
     }

@@ -136,10 +136,10 @@ impl Tracardi {
         let mut envelope = Map::new();
         envelope.insert("type".into(), Value::String(event.clone()));
         Encoded {
-            group: Arc::new(Group {
+            group: Some(Arc::new(Group {
                 key: event,
                 envelope,
-            }),
+            })),
             body: event_json(&message.properties),
         }
     }
@@ -177,13 +177,13 @@ impl Tracardi {
             );
         }
         Encoded {
-            group: Arc::new(Group {
+            group: Some(Arc::new(Group {
                 key: format!(
                     "{session}\u{1f}{}\u{1f}{context_key}",
                     profile.unwrap_or("")
                 ),
                 envelope,
-            }),
+            })),
             body: event_json(&event),
         }
     }

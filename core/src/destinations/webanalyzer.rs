@@ -6,7 +6,6 @@
 //! body is what the docs show). There is no message id on the wire, so the client-side
 //! dedupe is the only protection against double counting here.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -60,7 +59,6 @@ pub struct WebAnalyzer {
     api_key: String,
     track_url: String,
     batch_url: String,
-    group: Arc<Group>,
 }
 
 impl std::fmt::Debug for WebAnalyzer {
@@ -95,7 +93,6 @@ impl WebAnalyzer {
             api_key: secret(KIND, "api_key", &config.api_key)?,
             batch_url: format!("{track_url}/batch"),
             track_url,
-            group: Group::shared(),
         })
     }
 
@@ -237,10 +234,7 @@ impl Destination for WebAnalyzer {
         if body.len() > MAX_EVENT_BYTES {
             return Err(event_too_large(self, body.len()));
         }
-        Ok(Some(Encoded {
-            group: self.group.clone(),
-            body,
-        }))
+        Ok(Some(Encoded { group: None, body }))
     }
 
     fn request(&self, _group: &Group, events: &[&str], _sent_at: Timestamp) -> Request {

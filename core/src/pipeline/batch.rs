@@ -21,12 +21,13 @@ pub struct Item {
     /// for reuse once the event is settled (see [`crate::bodies`]).
     text: String,
     body_len: usize,
-    pub group: Arc<Group>,
+    /// `None` for the destination's one group (see [`crate::destinations::Encoded`]).
+    group: Option<Arc<Group>>,
 }
 
 impl Item {
     /// An item for `body`, with the message id appended to the same string.
-    pub fn new(mut body: String, message_id: &str, group: Arc<Group>) -> Item {
+    pub fn new(mut body: String, message_id: &str, group: Option<Arc<Group>>) -> Item {
         let body_len = body.len();
         body.push_str(message_id);
         Item {
@@ -35,6 +36,10 @@ impl Item {
             body_len,
             group,
         }
+    }
+
+    pub fn group(&self) -> &Group {
+        self.group.as_deref().unwrap_or_else(|| Group::shared())
     }
 
     pub fn body(&self) -> &str {
@@ -54,7 +59,7 @@ impl Item {
 /// Events that travel in one request.
 #[derive(Debug)]
 pub struct Batch {
-    pub group: Arc<Group>,
+    group: Option<Arc<Group>>,
     pub items: Vec<Item>,
     pub bytes: usize,
     /// Transient failures so far (429s do not count).
@@ -64,7 +69,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn new(group: Arc<Group>) -> Batch {
+    fn new(group: Option<Arc<Group>>) -> Batch {
         Batch {
             group,
             items: Vec::new(),
@@ -72,6 +77,10 @@ impl Batch {
             attempts: 0,
             failing_since: None,
         }
+    }
+
+    pub fn group(&self) -> &Group {
+        self.group.as_deref().unwrap_or_else(|| Group::shared())
     }
 
     pub fn bodies(&self) -> Vec<&str> {
@@ -99,14 +108,18 @@ struct Open {
     envelope: usize,
 }
 
-/// Open batches by group key.
+/// Open batches: the shared group's, and the others' by group key.
 pub struct Batcher {
     max_events: usize,
     max_bytes: usize,
     interval: Duration,
+    /// The batch of events that carry no group (the destination's one group): no key to
+    /// hash or compare per event.
+    shared: Option<Open>,
     open: HashMap<String, Open>,
-    /// Group keys in the order their batch opened (stale entries skipped lazily).
-    opened: VecDeque<(Instant, String)>,
+    /// Group keys (`None`: the shared group) in the order their batch opened (stale entries
+    /// skipped lazily).
+    opened: VecDeque<(Instant, Option<String>)>,
     held: usize,
 }
 
@@ -119,6 +132,7 @@ impl Batcher {
             max_events,
             max_bytes: limits.max_request_bytes,
             interval,
+            shared: None,
             open: HashMap::new(),
             opened: VecDeque::new(),
             held: 0,
@@ -134,54 +148,83 @@ impl Batcher {
     /// item would not fit, and the new one when it reached the count).
     pub fn add(&mut self, item: Item, now: Instant) -> Vec<Batch> {
         let mut sealed = Vec::new();
-        let key = item.group.key.clone();
-        if let Some(open) = self.open.get(&key) {
+        // The key outlives the item, which moves into its batch (a count raised only for
+        // the groups that have one).
+        let group = item.group.clone();
+        let key = group.as_deref().map(|g| g.key.as_str());
+        if let Some(open) = self.slot(key) {
             let bytes =
                 open.envelope + open.batch.bytes + item.body_len + open.batch.items.len() + 1;
             if bytes > self.max_bytes {
-                sealed.extend(self.seal(&key));
+                sealed.extend(self.seal(key));
             }
         }
-        let open = self.open.entry(key.clone()).or_insert_with(|| {
-            self.opened.push_back((now, key.clone()));
-            let envelope =
-                serde_json::to_string(&item.group.envelope).map_or(2, |s| s.len()) + ENVELOPE_SLACK;
-            Open {
-                batch: Batch::new(item.group.clone()),
+        if self.slot(key).is_none() {
+            let envelope = serde_json::to_string(&item.group().envelope).map_or(2, |s| s.len());
+            let open = Open {
+                batch: Batch::new(group.clone()),
                 opened: now,
-                envelope,
+                envelope: envelope + ENVELOPE_SLACK,
+            };
+            self.opened.push_back((now, key.map(str::to_string)));
+            match key {
+                None => self.shared = Some(open),
+                Some(key) => {
+                    self.open.insert(key.to_string(), open);
+                }
             }
-        });
+        }
+        let max_events = self.max_events;
+        let open = self.slot(key).expect("opened above");
         open.batch.bytes += item.body_len;
         open.batch.items.push(item);
+        let full = open.batch.items.len() >= max_events;
         self.held += 1;
-        if open.batch.items.len() >= self.max_events {
-            sealed.extend(self.seal(&key));
+        if full {
+            sealed.extend(self.seal(key));
         }
         sealed
     }
 
-    fn seal(&mut self, key: &str) -> Option<Batch> {
-        let open = self.open.remove(key)?;
+    fn slot(&mut self, key: Option<&str>) -> Option<&mut Open> {
+        match key {
+            None => self.shared.as_mut(),
+            Some(key) => self.open.get_mut(key),
+        }
+    }
+
+    fn seal(&mut self, key: Option<&str>) -> Option<Batch> {
+        let open = match key {
+            None => self.shared.take(),
+            Some(key) => self.open.remove(key),
+        }?;
         self.held -= open.batch.items.len();
         Some(open.batch)
+    }
+
+    /// When the batch `key` names opened, if it is still open.
+    fn opened_at(&self, key: Option<&str>) -> Option<Instant> {
+        match key {
+            None => self.shared.as_ref(),
+            Some(key) => self.open.get(key),
+        }
+        .map(|o| o.opened)
     }
 
     /// Seals the batches that have waited the flush interval.
     pub fn seal_due(&mut self, now: Instant) -> Vec<Batch> {
         let mut sealed = Vec::new();
         while let Some((opened, key)) = self.opened.front() {
-            let current = self.open.get(key).map(|o| o.opened);
-            if current != Some(*opened) {
+            if self.opened_at(key.as_deref()) != Some(*opened) {
                 self.opened.pop_front();
                 continue;
             }
             if now < *opened + self.interval {
                 break;
             }
-            let key = key.clone();
-            self.opened.pop_front();
-            sealed.extend(self.seal(&key));
+            if let Some((_, key)) = self.opened.pop_front() {
+                sealed.extend(self.seal(key.as_deref()));
+            }
         }
         sealed
     }
@@ -189,14 +232,20 @@ impl Batcher {
     /// Seals every open batch (flush, close).
     pub fn seal_all(&mut self) -> Vec<Batch> {
         self.opened.clear();
-        let keys: Vec<String> = self.open.keys().cloned().collect();
-        keys.iter().filter_map(|k| self.seal(k)).collect()
+        self.held = 0;
+        let shared = self.shared.take();
+        let open = std::mem::take(&mut self.open);
+        shared
+            .into_iter()
+            .chain(open.into_values())
+            .map(|o| o.batch)
+            .collect()
     }
 
     /// When the oldest open batch is due.
     pub fn next_due(&mut self) -> Option<Instant> {
         while let Some((opened, key)) = self.opened.front() {
-            if self.open.get(key).map(|o| o.opened) == Some(*opened) {
+            if self.opened_at(key.as_deref()) == Some(*opened) {
                 return Some(*opened + self.interval);
             }
             self.opened.pop_front();
@@ -210,17 +259,21 @@ mod tests {
     use super::*;
     use serde_json::Map;
 
-    fn item(seq: u64, group: &Arc<Group>, bytes: usize) -> Item {
+    fn item(seq: u64, group: &Option<Arc<Group>>, bytes: usize) -> Item {
         Item {
             seq,
             ..Item::new("x".repeat(bytes), &format!("m{seq}"), group.clone())
         }
     }
 
-    fn group(key: &str) -> Arc<Group> {
-        Arc::new(Group {
-            key: key.into(),
-            envelope: Map::new(),
+    /// The group keyed `key`; `""` is the destination's one group, which events carry as
+    /// `None`.
+    fn group(key: &str) -> Option<Arc<Group>> {
+        (!key.is_empty()).then(|| {
+            Arc::new(Group {
+                key: key.into(),
+                envelope: Map::new(),
+            })
         })
     }
 
@@ -261,9 +314,20 @@ mod tests {
         let now = Instant::now();
         b.add(item(1, &group("p1"), 10), now);
         b.add(item(2, &group("p2"), 10), now);
-        let sealed = b.seal_all();
-        assert_eq!(sealed.len(), 2);
-        assert!(sealed.iter().all(|s| s.items.len() == 1));
+        b.add(item(3, &group(""), 10), now);
+        b.add(item(4, &group("p1"), 10), now);
+        assert_eq!(b.held(), 4);
+        let mut sealed = b.seal_all();
+        assert_eq!(b.held(), 0);
+        sealed.sort_by_key(|s| s.items[0].seq);
+        let seqs: Vec<Vec<u64>> = sealed
+            .iter()
+            .map(|s| s.items.iter().map(|i| i.seq).collect())
+            .collect();
+        assert_eq!(seqs, [vec![1, 4], vec![2], vec![3]]);
+        let keys: Vec<&str> = sealed.iter().map(|s| s.group().key.as_str()).collect();
+        assert_eq!(keys, ["p1", "p2", ""]);
+        assert!(b.seal_all().is_empty());
     }
 
     #[test]
@@ -276,7 +340,29 @@ mod tests {
         assert!(b.seal_due(t0 + Duration::from_secs(4)).is_empty());
         let due = b.seal_due(t0 + Duration::from_secs(6));
         assert_eq!(due.len(), 1);
-        assert_eq!(due[0].group.key, "a");
+        assert_eq!(due[0].group().key, "a");
+        assert_eq!(b.next_due(), Some(t0 + Duration::from_secs(8)));
+    }
+
+    #[test]
+    fn the_shared_group_seals_by_count_and_by_time_like_any_other() {
+        let mut b = Batcher::new(LIMITS, None, Duration::from_secs(5));
+        let shared = group("");
+        let t0 = Instant::now();
+        b.add(item(1, &shared, 10), t0);
+        b.add(item(2, &shared, 10), t0);
+        let full = b.add(item(3, &shared, 10), t0);
+        assert_eq!(full.len(), 1, "sealed at the event count");
+        assert_eq!(full[0].items.len(), 3);
+        // The batch it opens next is due an interval after it opened, not the first one.
+        b.add(item(4, &shared, 10), t0 + Duration::from_secs(2));
+        b.add(item(5, &group("k"), 10), t0 + Duration::from_secs(3));
+        assert_eq!(b.next_due(), Some(t0 + Duration::from_secs(7)));
+        let due = b.seal_due(t0 + Duration::from_secs(7));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].items[0].seq, 4);
+        assert_eq!(due[0].group(), Group::shared());
+        assert_eq!(b.held(), 1);
         assert_eq!(b.next_due(), Some(t0 + Duration::from_secs(8)));
     }
 

@@ -44,7 +44,7 @@ pub fn http_client(connect_timeout: Duration, request_timeout: Duration) -> reqw
 
 pub async fn send(http: &reqwest::Client, dest: &Arc<dyn Destination>, batch: &Batch) -> Attempt {
     let bodies = batch.bodies();
-    let request = dest.request(&batch.group, &bodies, Timestamp::now());
+    let request = dest.request(batch.group(), &bodies, Timestamp::now());
     let bytes_sent = request.body.len();
     match dest.transport() {
         Transport::Http => {}
@@ -87,7 +87,7 @@ pub async fn send(http: &reqwest::Client, dest: &Arc<dyn Destination>, batch: &B
         .map(str::to_string);
     let body = read_body(response).await;
     let verdict = dest.read_response(
-        &batch.group,
+        batch.group(),
         &Response {
             status,
             retry_after,
