@@ -43,11 +43,14 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
 }
 
 /// In-process store: 64-bit hashes of ids with their expiry, in 16 shards, oldest evicted
-/// first once `max_ids` is reached.
+/// first once `max_ids` is reached. An id is held for the window and at most a 1/1024 of it
+/// more (see [`Shard::expiries`]).
 #[derive(Debug)]
 pub struct MemoryDedupe {
     hasher: foldhash::fast::RandomState,
     window_ms: i64,
+    /// What expiries are rounded up to (see [`Shard::expiries`]).
+    step_ms: i64,
     max_per_shard: usize,
     shards: Vec<Mutex<Shard>>,
     /// Where each shard's slots are, readable without its lock (see [`DedupeStore::prefetch`]).
@@ -89,13 +92,48 @@ fn prefetch_line(address: usize) {
     }
 }
 
-/// The ids a shard holds: each one in `ids` and, with its expiry, once in `order` (oldest
-/// first), which says when it goes. An entry of `order` whose id was forgotten is marked
-/// [`EMPTY`], so that evicting it later cannot take out the same id seen again since.
+/// Expiries are rounded up to a step of this fraction of the window (a millisecond at least).
+const EXPIRY_STEPS: i64 = 1024;
+
+/// The ids a shard holds: each one in `ids` and once in `order` (oldest first), which says
+/// when it goes. An entry of `order` whose id was forgotten is marked [`EMPTY`], so that
+/// evicting it later cannot take out the same id seen again since.
 #[derive(Debug, Default)]
 struct Shard {
     ids: Table,
-    order: VecDeque<(u64, i64)>,
+    order: VecDeque<u64>,
+    /// When the entries of `order` expire, as runs in the same order: `(expires, count)`
+    /// says the next `count` entries expire at `expires`. Expiries are rounded up to a step
+    /// (a 1/1024 of the window), so the ids seen within one step share a run: a busy store
+    /// keeps 8 bytes an id here rather than 16 (200,000 ids: 2.1 MB less).
+    expiries: VecDeque<(i64, u32)>,
+}
+
+impl Shard {
+    fn push(&mut self, hash: u64, expires: i64) {
+        self.order.push_back(hash);
+        match self.expiries.back_mut() {
+            Some((last, count)) if *last == expires && *count < u32::MAX => *count += 1,
+            _ => self.expiries.push_back((expires, 1)),
+        }
+    }
+
+    /// The oldest entry and its expiry.
+    fn oldest(&self) -> Option<(u64, i64)> {
+        Some((*self.order.front()?, self.expiries.front()?.0))
+    }
+
+    fn pop_oldest(&mut self) {
+        if self.order.pop_front().is_none() {
+            return;
+        }
+        if let Some((_, count)) = self.expiries.front_mut() {
+            *count -= 1;
+            if *count == 0 {
+                self.expiries.pop_front();
+            }
+        }
+    }
 }
 
 impl MemoryDedupe {
@@ -103,6 +141,7 @@ impl MemoryDedupe {
         MemoryDedupe {
             hasher: foldhash::fast::RandomState::default(),
             window_ms: window.as_millis() as i64,
+            step_ms: (window.as_millis() as i64 / EXPIRY_STEPS).max(1),
             max_per_shard: (max_ids / SHARDS).max(1),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             slots_at: (0..SHARDS).map(|_| SlotsAt::default()).collect(),
@@ -133,11 +172,11 @@ impl DedupeStore for MemoryDedupe {
         let now = now.millis();
         let mut guard = self.shard(hash);
         let shard = &mut *guard;
-        while let Some(&(old, expires)) = shard.order.front() {
+        while let Some((old, expires)) = shard.oldest() {
             if expires > now && shard.order.len() < self.max_per_shard {
                 break;
             }
-            shard.order.pop_front();
+            shard.pop_oldest();
             // `order` holds each id of `ids` once (a forgotten id's entry is EMPTY), so the
             // table holds no expired id (whatever a clock set back keeps longer).
             if old != EMPTY {
@@ -154,13 +193,16 @@ impl DedupeStore for MemoryDedupe {
             at.base.store(shard.ids.base(), Ordering::Relaxed);
             at.mask.store(shard.ids.mask(), Ordering::Relaxed);
         }
-        shard.order.push_back((hash, now + self.window_ms));
+        let expires = now.saturating_add(self.window_ms);
+        let step = self.step_ms;
+        shard.push(
+            hash,
+            expires.saturating_add(step - 1).div_euclid(step) * step,
+        );
         // A full shard evicts its oldest id on its next sighting: a slot far from any other
         // in a table larger than the cache, so it is prefetched with that sighting's own.
         let victim = match shard.order.front() {
-            Some(&(old, _)) if old != EMPTY && shard.order.len() >= self.max_per_shard => {
-                at.home(old)
-            }
+            Some(&old) if old != EMPTY && shard.order.len() >= self.max_per_shard => at.home(old),
             _ => 0,
         };
         at.victim.store(victim, Ordering::Relaxed);
@@ -180,8 +222,8 @@ impl DedupeStore for MemoryDedupe {
         if shard.ids.remove(hash) {
             // Its entry in `order` is the newest for it, and near the end: the id is forgotten
             // just after its sighting (its event could not be queued).
-            if let Some(entry) = shard.order.iter_mut().rev().find(|(h, _)| *h == hash) {
-                entry.0 = EMPTY;
+            if let Some(entry) = shard.order.iter_mut().rev().find(|h| **h == hash) {
+                *entry = EMPTY;
             }
         }
     }
@@ -200,6 +242,7 @@ impl DedupeStore for MemoryDedupe {
         Arc::new(MemoryDedupe {
             hasher: foldhash::fast::RandomState::default(),
             window_ms: self.window_ms,
+            step_ms: self.step_ms,
             max_per_shard: self.max_per_shard,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             slots_at: (0..SHARDS).map(|_| SlotsAt::default()).collect(),
@@ -224,6 +267,50 @@ mod tests {
     }
 
     #[test]
+    fn an_id_is_held_for_the_window_and_at_most_a_step_more() {
+        // A 1,024-second window: expiries are rounded up to whole seconds.
+        let store = MemoryDedupe::new(Duration::from_secs(1024), 1000);
+        assert!(store.first_sighting("a", Timestamp(0)));
+        assert!(store.first_sighting("b", Timestamp(1)));
+        assert!(!store.first_sighting("a", Timestamp(1_023_999)));
+        assert!(
+            store.first_sighting("a", Timestamp(1_024_000)),
+            "a's window passed"
+        );
+        assert!(
+            !store.first_sighting("b", Timestamp(1_024_999)),
+            "b's window passed at 1,024,001; it is held to the end of that second"
+        );
+        assert!(store.first_sighting("b", Timestamp(1_025_000)));
+    }
+
+    #[test]
+    fn ids_seen_within_a_step_share_one_expiry() {
+        let store = MemoryDedupe::new(Duration::from_secs(1024), 100_000);
+        for i in 0..10_000 {
+            // Times 1 to 2,000 ms: two whole seconds of expiries, two runs a shard at most,
+            // against 10,000 entries.
+            assert!(store.first_sighting(&format!("id-{i}"), Timestamp(1 + i / 5)));
+        }
+        let (entries, runs) = store.shards.iter().fold((0, 0), |(e, r), shard| {
+            let shard = shard.lock().unwrap();
+            let counted: u32 = shard.expiries.iter().map(|(_, n)| n).sum();
+            assert_eq!(
+                counted as usize,
+                shard.order.len(),
+                "runs count every entry"
+            );
+            (e + shard.order.len(), r + shard.expiries.len())
+        });
+        assert_eq!(entries, 10_000);
+        assert!(runs <= 2 * SHARDS, "{runs} runs");
+        // And they go in order, the first second's before the second's.
+        assert!(!store.first_sighting("id-9999", Timestamp(1_025_999)));
+        assert!(store.first_sighting("id-0", Timestamp(1_025_999)));
+        assert!(store.first_sighting("id-9999", Timestamp(1_026_000)));
+    }
+
+    #[test]
     fn a_prefetch_changes_no_answer() {
         let store = MemoryDedupe::new(Duration::from_secs(60), 1000);
         store.prefetch("evt_1");
@@ -244,7 +331,8 @@ mod tests {
         store.close();
         for shard in &store.shards {
             let shard = shard.lock().unwrap();
-            assert_eq!((shard.ids.capacity(), shard.order.capacity()), (0, 0));
+            let capacities = (shard.ids.capacity(), shard.order.capacity());
+            assert_eq!((capacities, shard.expiries.capacity()), ((0, 0), 0));
         }
         store.prefetch("id-1");
         assert!(store.first_sighting("id-1", Timestamp(1)));
