@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::{
-    bytes_with_envelope, envelope_with, event_too_large, event_with, json_array, missing_id,
-    Destination, Encoded, Group, Limits, Peers, Request,
+    bytes_with_envelope, envelope_with, event_too_large, event_with, missing_id, Destination,
+    Encoded, Group, Limits, Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::json::{self, Object};
@@ -192,7 +192,7 @@ impl Destination for Koala {
         let body = if group.envelope.contains_key("email") {
             serde_json::to_string(&group.envelope).unwrap_or_default()
         } else {
-            envelope_with(&group.envelope, "events", &json_array(events))
+            envelope_with(&group.envelope, "events", events)
         };
         Request {
             method: "POST",

@@ -258,33 +258,69 @@ pub fn event_with(write: impl FnOnce(&mut Vec<u8>)) -> String {
     })
 }
 
-/// Gzips a request body (Segment-spec collectors accept `Content-Encoding: gzip`).
-pub fn gzip(body: &[u8]) -> Vec<u8> {
+/// `envelope` with one more member, `key`, whose value is the array of the already-encoded
+/// `events`: `{"profile_id":"…","events":[…]}`, written in one buffer without re-serializing
+/// the events.
+pub fn envelope_with(envelope: &Map<String, Value>, key: &str, events: &[&str]) -> String {
+    let head = envelope_head(envelope);
+    let mut out = String::with_capacity(envelope_bytes(&head, key, events));
+    envelope_pieces(&head, key, events, |piece| out.push_str(piece));
+    out
+}
+
+/// [`envelope_with`] gzipped (Segment-spec collectors accept `Content-Encoding: gzip`) as it
+/// is written: the uncompressed request (up to 500 KB) never exists whole, only a staging
+/// buffer of [`GZIP_CHUNK`] bytes.
+pub fn gzipped_envelope_with(envelope: &Map<String, Value>, key: &str, events: &[&str]) -> Vec<u8> {
     use std::io::Write;
+    let head = envelope_head(envelope);
     let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4 + 64),
+        Vec::with_capacity(envelope_bytes(&head, key, events) / 4 + 64),
         flate2::Compression::fast(),
     );
+    let mut chunk = String::with_capacity(GZIP_CHUNK);
     // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(body);
+    envelope_pieces(&head, key, events, |piece| {
+        if chunk.len() + piece.len() > GZIP_CHUNK && !chunk.is_empty() {
+            let _ = encoder.write_all(chunk.as_bytes());
+            chunk.clear();
+        }
+        chunk.push_str(piece);
+    });
+    let _ = encoder.write_all(chunk.as_bytes());
     encoder.finish().unwrap_or_default()
 }
 
-/// `envelope` with one more member whose value is already-encoded JSON: builds
-/// `{"profile_id":"…","events":[…]}` without re-serializing the events.
-pub fn envelope_with(envelope: &Map<String, Value>, key: &str, raw_json: &str) -> String {
-    let head = serde_json::to_string(envelope).unwrap_or_else(|_| "{}".to_string());
-    let mut out = String::with_capacity(head.len() + key.len() + raw_json.len() + 8);
-    out.push_str(&head[..head.len() - 1]);
-    if !envelope.is_empty() {
-        out.push(',');
+/// What [`gzipped_envelope_with`] hands the compressor at once.
+const GZIP_CHUNK: usize = 32 * 1024;
+
+/// The envelope's members as JSON (`{}` when it has none).
+fn envelope_head(envelope: &Map<String, Value>) -> String {
+    serde_json::to_string(envelope).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// The bytes of [`envelope_with`]'s result.
+fn envelope_bytes(head: &str, key: &str, events: &[&str]) -> usize {
+    head.len() + key.len() + events.iter().map(|e| e.len() + 1).sum::<usize>() + 8
+}
+
+/// Hands `put` the pieces of [`envelope_with`]'s result in order; `head` is the envelope as
+/// [`envelope_head`] wrote it.
+fn envelope_pieces(head: &str, key: &str, events: &[&str], mut put: impl FnMut(&str)) {
+    put(&head[..head.len() - 1]);
+    if head.len() > 2 {
+        put(",");
     }
-    out.push('"');
-    out.push_str(key);
-    out.push_str("\":");
-    out.push_str(raw_json);
-    out.push('}');
-    out
+    put("\"");
+    put(key);
+    put("\":[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            put(",");
+        }
+        put(event);
+    }
+    put("]}");
 }
 
 /// The rule error for a message without the id a collector needs to place it.
@@ -300,4 +336,43 @@ pub fn missing_id(
         field,
         message.to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gunzip(bytes: &[u8]) -> String {
+        use std::io::Read;
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_string(&mut out)
+            .expect("gzip");
+        out
+    }
+
+    #[test]
+    fn an_envelope_holds_its_members_and_the_events_array() {
+        let mut envelope = Map::new();
+        envelope.insert("profile_id".into(), Value::from("p1"));
+        let body = envelope_with(&envelope, "events", &[r#"{"n":1}"#, r#"{"n":2}"#]);
+        assert_eq!(body, r#"{"profile_id":"p1","events":[{"n":1},{"n":2}]}"#);
+        assert_eq!(envelope_with(&Map::new(), "batch", &[]), r#"{"batch":[]}"#);
+    }
+
+    #[test]
+    fn a_gzipped_envelope_is_the_same_request_compressed() {
+        // Events of every size around the staging chunk, some larger than it.
+        let bodies: Vec<String> = (0..400)
+            .map(|i| format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(i * i % 40_000)))
+            .collect();
+        let events: Vec<&str> = bodies.iter().map(String::as_str).collect();
+        let mut envelope = Map::new();
+        envelope.insert("sentAt".into(), Value::from("2026-12-07T00:00:00.000Z"));
+        for n in [0, 1, 2, 50, 400] {
+            let plain = envelope_with(&envelope, "batch", &events[..n]);
+            let gzipped = gzipped_envelope_with(&envelope, "batch", &events[..n]);
+            assert_eq!(gunzip(&gzipped), plain, "{n} events");
+        }
+    }
 }

@@ -7,8 +7,8 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::{
-    envelope_with, event_too_large, event_with, gzip, json_array, missing_id, Destination, Encoded,
-    Group, Limits, Peers, Request,
+    envelope_with, event_too_large, event_with, gzipped_envelope_with, missing_id, Destination,
+    Encoded, Group, Limits, Peers, Request,
 };
 use crate::error::{mask_secret, ValidationError};
 use crate::json::{self, Object};
@@ -236,16 +236,15 @@ impl Destination for SegmentSpec {
     fn request(&self, _group: &Group, events: &[&str], sent_at: Timestamp) -> Request {
         let mut envelope = Map::new();
         envelope.insert("sentAt".into(), Value::String(sent_at.to_string()));
-        let json = envelope_with(&envelope, "batch", &json_array(events));
         let mut headers = vec![
             ("authorization", self.authorization.clone()),
             ("content-type", "application/json".to_string()),
         ];
         let body = if self.gzip {
             headers.push(("content-encoding", "gzip".to_string()));
-            gzip(json.as_bytes())
+            gzipped_envelope_with(&envelope, "batch", events)
         } else {
-            json.into_bytes()
+            envelope_with(&envelope, "batch", events).into_bytes()
         };
         Request {
             method: "POST",

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient};
 use super::{
-    envelope_with, event_too_large, event_with, json_array, missing_id, Destination, Encoded,
-    Group, Limits, Peers, Request,
+    envelope_with, event_too_large, event_with, missing_id, Destination, Encoded, Group, Limits,
+    Peers, Request,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::json::Object;
@@ -181,7 +181,7 @@ impl Destination for Silktide {
             method: "POST",
             url: self.url.clone(),
             headers: vec![("content-type", "application/json".to_string())],
-            body: envelope_with(&group.envelope, "events", &json_array(events)).into_bytes(),
+            body: envelope_with(&group.envelope, "events", events).into_bytes(),
         }
     }
 }

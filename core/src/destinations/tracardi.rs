@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 use super::config::{base_url, lenient, secret};
 use super::response::default_verdict;
 use super::{
-    bytes_with_envelope, envelope_with, event_json, event_too_large, json_array, Destination,
-    Encoded, Group, Limits, Peers, Request, Response, Verdict,
+    bytes_with_envelope, envelope_with, event_json, event_too_large, Destination, Encoded, Group,
+    Limits, Peers, Request, Response, Verdict,
 };
 use crate::error::{ConfigError, ValidationError};
 use crate::message::{new_message_id, Kind, Message};
@@ -278,10 +278,7 @@ impl Destination for Tracardi {
                     envelope.insert("profile".into(), id_object(&profile));
                 }
             }
-            (
-                self.track_url(),
-                envelope_with(&envelope, "events", &json_array(events)),
-            )
+            (self.track_url(), envelope_with(&envelope, "events", events))
         };
         Request {
             method: "POST",
