@@ -102,10 +102,10 @@ export interface RuleViolation {
 export interface Outcome {
   status: 'queued' | 'duplicate' | 'rejected' | 'dropped' | 'skipped'
   messageId: string
-  /** Destinations it was queued for. */
-  destinations: string[]
-  /** Rule violations (destinations that rejected it). */
-  errors: RuleViolation[]
+  /** Destinations it was queued for (a frozen array, shared between outcomes). */
+  destinations: readonly string[]
+  /** Rule violations (destinations that rejected it; a frozen array). */
+  errors: readonly RuleViolation[]
 }
 
 export interface DestinationReport { name: string; delivered: number; failed: number; pending: number }

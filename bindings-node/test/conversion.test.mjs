@@ -259,12 +259,22 @@ test('a getter that throws propagates and nothing is queued', () => {
   assert.equal(client.stats().calls, calls)
 })
 
-test('each outcome has its own arrays', () => {
+test('an outcome\'s arrays are frozen: one outcome cannot change another', async () => {
   const a = client.track(fast({}))
-  a.destinations.push('mutated')
-  a.errors.push('mutated')
+  assert.throws(() => a.destinations.push('mutated'), TypeError)
+  assert.throws(() => a.errors.push('mutated'), TypeError)
   const b = client.track(fast({}))
   assert.deepEqual(b, { status: 'queued', messageId: b.messageId, destinations: ['segment'], errors: [] })
+  // The outcomes built from the native arrays (a destination refused it) are frozen too.
+  const wa = new Client(fastOptions([destination(c, 'webanalyzer'), destination(c, 'segment')]))
+  const props = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v']))
+  for (const call of [fast({ properties: props }), objectPath({ properties: props })]) {
+    const partial = wa.track(call)
+    assert.equal(partial.errors.length, 1)
+    assert.ok(Object.isFrozen(partial.destinations) && Object.isFrozen(partial.errors))
+  }
+  assert.ok(Object.isFrozen(wa.track(fast({})).errors))
+  await wa.close()
 })
 
 test('outcomes other than queued-for-all come back whole from both paths', async () => {
