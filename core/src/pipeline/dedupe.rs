@@ -57,14 +57,14 @@ pub struct MemoryDedupe {
     slots_at: Vec<SlotsAt>,
 }
 
-/// A shard's slot array and index mask, published whenever the table moves, and the home slot
+/// A shard's slot array and its size, published whenever the table moves, and the home slot
 /// of the id the shard's next sighting will evict (0 while the shard is not full). Read
 /// without the lock only to prefetch: a prefetch never faults, so a stale or torn value costs
 /// nothing but a wasted load.
 #[derive(Debug, Default)]
 struct SlotsAt {
     base: AtomicUsize,
-    mask: AtomicUsize,
+    size: AtomicUsize,
     victim: AtomicUsize,
 }
 
@@ -75,7 +75,7 @@ impl SlotsAt {
         if base == 0 {
             return 0;
         }
-        Table::home_address(base, self.mask.load(Ordering::Relaxed), hash)
+        Table::home_address(base, self.size.load(Ordering::Relaxed), hash)
     }
 }
 
@@ -191,7 +191,7 @@ impl DedupeStore for MemoryDedupe {
         let at = &self.slots_at[Self::shard_index(hash)];
         if shard.ids.capacity() != size {
             at.base.store(shard.ids.base(), Ordering::Relaxed);
-            at.mask.store(shard.ids.mask(), Ordering::Relaxed);
+            at.size.store(shard.ids.capacity(), Ordering::Relaxed);
         }
         let expires = now.saturating_add(self.window_ms);
         let step = self.step_ms;
