@@ -50,6 +50,11 @@ impl Group {
             envelope: Map::new(),
         })
     }
+
+    /// The group an event, batch or item carries: its own, or [`Group::shared`] for `None`.
+    pub fn or_shared(group: &Option<Arc<Group>>) -> &Group {
+        group.as_deref().unwrap_or_else(|| Group::shared())
+    }
 }
 
 /// One message encoded for one destination: its wire JSON (a fragment of the request body)
@@ -66,7 +71,7 @@ pub struct Encoded {
 
 impl Encoded {
     pub fn group(&self) -> &Group {
-        self.group.as_deref().unwrap_or_else(|| Group::shared())
+        Group::or_shared(&self.group)
     }
 }
 
@@ -174,21 +179,6 @@ pub trait Destination: Send + Sync + fmt::Debug {
 /// one separator between events.
 pub fn batch_bytes(base: usize, event_bytes: usize, events: usize) -> usize {
     base + event_bytes + events.saturating_sub(1)
-}
-
-/// Joins encoded events into a JSON array (`[e1,e2]`) without re-serializing them.
-pub fn json_array(events: &[&str]) -> String {
-    let total: usize = events.iter().map(|e| e.len() + 1).sum();
-    let mut out = String::with_capacity(total + 2);
-    out.push('[');
-    for (i, event) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(event);
-    }
-    out.push(']');
-    out
 }
 
 /// Error for an encoded event over the destination's per-event byte limit.

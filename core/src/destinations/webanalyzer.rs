@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::config::{base_url, lenient, secret};
 use super::{
-    event_too_large, event_with, json_array, Destination, Encoded, Group, Limits, Peers, RateLimit,
-    Request,
+    envelope_with, event_too_large, event_with, Destination, Encoded, Group, Limits, Peers,
+    RateLimit, Request,
 };
 use crate::error::{mask_secret, ConfigError, ValidationError};
 use crate::json::{self, Object};
@@ -242,7 +242,7 @@ impl Destination for WebAnalyzer {
             [single] => (self.track_url.clone(), single.to_string()),
             many => (
                 self.batch_url.clone(),
-                format!("{{\"events\":{}}}", json_array(many)),
+                envelope_with(&Map::new(), "events", many),
             ),
         };
         Request {

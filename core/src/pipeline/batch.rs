@@ -39,7 +39,7 @@ impl Item {
     }
 
     pub fn group(&self) -> &Group {
-        self.group.as_deref().unwrap_or_else(|| Group::shared())
+        Group::or_shared(&self.group)
     }
 
     pub fn body(&self) -> &str {
@@ -80,7 +80,7 @@ impl Batch {
     }
 
     pub fn group(&self) -> &Group {
-        self.group.as_deref().unwrap_or_else(|| Group::shared())
+        Group::or_shared(&self.group)
     }
 
     pub fn bodies(&self) -> Vec<&str> {
