@@ -10,8 +10,6 @@
 // generation grows with 200,000 property objects) without tracklane.
 import { performance } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 
 const CALLS = Number(process.env.BENCH_CALLS || 200_000)
 const END_TO_END = Number(process.env.BENCH_EVENTS || 200_000)
@@ -46,7 +44,8 @@ if (role === 'baseline') {
   console.log(JSON.stringify({ peakRssMb: peakRssMb(), last: last !== undefined }))
 } else if (role === 'client') {
   const { Client } = await import('../bindings-node/js/index.mjs')
-  const segment = { type: 'segment', writeKey: 'test-segment-key', baseUrl: `${process.env.BENCH_COLLECTOR_URL}/segment` }
+  const { destination } = await import('../bindings-node/test/destinations.mjs')
+  const segment = destination({ url: process.env.BENCH_COLLECTOR_URL }, 'segment')
   const result = {}
   // 1. Time inside track(): 3-key properties, one destination, nothing else on the loop.
   {
@@ -80,6 +79,9 @@ if (role === 'baseline') {
   result.peakRssMb = peakRssMb()
   console.log(JSON.stringify(result))
 } else {
+  // Imported here, not above: the measured and baseline processes load neither.
+  const { spawnSync } = await import('node:child_process')
+  const { fileURLToPath } = await import('node:url')
   const { startCollector } = await import('../bindings-node/test/support.mjs')
   const run = (env) => {
     const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
