@@ -96,25 +96,33 @@ impl Reader {
         t
     }
 
+    /// A value known to be a string (a key from the JS layer, or one `type_of` said is).
     pub fn string(&self, value: Raw) -> String {
-        let mut buf = [0u8; 256];
+        self.try_string(value).unwrap_or_default()
+    }
+
+    /// `value` as a Rust string, or `None` if it is not a JS string: reading is what tells,
+    /// so a string field costs one N-API call rather than a `napi_typeof` and then the read.
+    fn try_string(&self, value: Raw) -> Option<String> {
+        // Not zeroed: N-API writes the `len` bytes read below and nothing is read past them
+        // (zeroing 256 bytes for each of a call's strings was a visible part of a call).
+        let mut buf = std::mem::MaybeUninit::<[u8; 256]>::uninit();
         let mut len = 0usize;
-        unsafe {
-            sys::napi_get_value_string_utf8(
-                self.env,
-                value,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut len,
-            )
+        let status = unsafe {
+            sys::napi_get_value_string_utf8(self.env, value, buf.as_mut_ptr().cast(), 256, &mut len)
         };
-        if len < buf.len() - 1 {
+        if status != sys::Status::napi_ok {
+            return None;
+        }
+        if len < 255 {
+            // SAFETY: N-API wrote `len` bytes (and a terminating NUL) into `buf`.
+            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
             // N-API writes whole characters and replaces lone surrogates, so this is valid
             // UTF-8; the lossy conversion is only a guard, and its check costs more.
-            return match std::str::from_utf8(&buf[..len]) {
+            return Some(match std::str::from_utf8(bytes) {
                 Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(&buf[..len]).into_owned(),
-            };
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            });
         }
         unsafe { sys::napi_get_value_string_utf8(self.env, value, null_mut(), 0, &mut len) };
         let mut long = vec![0u8; len + 1];
@@ -128,8 +136,10 @@ impl Reader {
             )
         };
         long.truncate(len);
-        String::from_utf8(long)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        Some(
+            String::from_utf8(long)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 
     fn number(&self, value: Raw) -> f64 {
@@ -188,6 +198,9 @@ impl Reader {
         path: &Path,
         depth: usize,
     ) -> Result<Option<Value>, ConvertError> {
+        if let Some(text) = self.try_string(value) {
+            return Ok(Some(Value::String(text)));
+        }
         Ok(Some(match self.type_of(value) {
             UNDEFINED => return Ok(None),
             NULL => Value::Null,
@@ -197,7 +210,6 @@ impl Reader {
                 Value::Bool(b)
             }
             NUMBER => number_value(self.number(value), path)?,
-            STRING => Value::String(self.string(value)),
             BIGINT => Value::String(self.bigint(value)),
             OBJECT => return self.container(value, path, depth).map(Some),
             FUNCTION => return Err(unsupported(path, "a function")),
@@ -362,8 +374,10 @@ impl Reader {
 
     /// An optional string field (`userId`, `event`...): `undefined`/`null` mean absent.
     fn optional_string(&self, value: Raw, field: &str) -> Result<Option<String>, ConvertError> {
+        if let Some(text) = self.try_string(value) {
+            return Ok(Some(text));
+        }
         match self.type_of(value) {
-            STRING => Ok(Some(self.string(value))),
             UNDEFINED | NULL => Ok(None),
             _ => Err(ArgError::new(
                 "ERR_INVALID_ARG_TYPE",

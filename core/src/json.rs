@@ -3,7 +3,7 @@
 //! key and value. Strings that need no escaping — nearly all of them — are checked eight bytes
 //! at a time and copied in one go.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::time::Timestamp;
 
@@ -13,13 +13,50 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     match first_escape(bytes) {
-        None => out.extend_from_slice(bytes),
+        None => extend(out, bytes),
         Some(at) => {
-            out.extend_from_slice(&bytes[..at]);
+            extend(out, &bytes[..at]);
             push_escaped(out, &bytes[at..]);
         }
     }
     out.push(b'"');
+}
+
+/// Appends `bytes`. Most pieces of an event (keys, short values) are a few bytes, for which
+/// a `memcpy` call costs more than the copy: 4 to 16 bytes are copied inline as two words
+/// that overlap in the middle (a tenth of the encoder's time went to `memcpy` calls before).
+#[inline]
+fn extend(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    if !(4..=16).contains(&len) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(len);
+    // SAFETY: `reserve` made room for `len` more bytes after `out.len()`. Each branch copies
+    // a word at 0 and one ending at `len` (4 <= word size <= len), so both lie inside `bytes`
+    // and inside that room, and together they cover all `len` bytes: every byte up to the
+    // new length is initialized. The reads and writes are unaligned, of plain bytes.
+    unsafe {
+        let src = bytes.as_ptr();
+        let dst = out.as_mut_ptr().add(out.len());
+        if len >= 8 {
+            let at = len - 8;
+            dst.cast::<u64>()
+                .write_unaligned(src.cast::<u64>().read_unaligned());
+            dst.add(at)
+                .cast::<u64>()
+                .write_unaligned(src.add(at).cast::<u64>().read_unaligned());
+        } else {
+            let at = len - 4;
+            dst.cast::<u32>()
+                .write_unaligned(src.cast::<u32>().read_unaligned());
+            dst.add(at)
+                .cast::<u32>()
+                .write_unaligned(src.add(at).cast::<u32>().read_unaligned());
+        }
+        out.set_len(out.len() + len);
+    }
 }
 
 #[inline]
@@ -95,13 +132,25 @@ pub fn push_value(out: &mut Vec<u8>, value: &Value) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        // serde_json's own number formatting (itoa/ryu), so the bytes match.
-        Value::Number(n) => {
-            let _ = serde_json::to_writer(&mut *out, n);
-        }
+        Value::Number(n) => push_number(out, n),
         Value::String(s) => push_str(out, s),
         Value::Array(items) => push_array(out, items, push_value),
         Value::Object(map) => push_map(out, map),
+    }
+}
+
+/// Writes a number as serde_json does, with the formatters it uses (itoa for integers, zmij
+/// for floats, which a JSON number always holds finite), without going through its
+/// `Serializer` and `io::Write` layers.
+fn push_number(out: &mut Vec<u8>, n: &Number) {
+    if n.is_f64() {
+        if let Some(f) = n.as_f64() {
+            extend(out, zmij::Buffer::new().format_finite(f).as_bytes());
+        }
+    } else if let Some(u) = n.as_u64() {
+        extend(out, itoa::Buffer::new().format(u).as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        extend(out, itoa::Buffer::new().format(i).as_bytes());
     }
 }
 
@@ -154,7 +203,7 @@ impl<'a> Object<'a> {
         }
         self.first = false;
         self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
+        extend(self.out, key.as_bytes());
         self.out.extend_from_slice(b"\":");
         self.out
     }
@@ -217,12 +266,34 @@ mod tests {
         assert_eq!(written(&value), serde_json::to_string(&value).unwrap());
     }
 
+    #[test]
+    fn extend_appends_any_length_exactly() {
+        let source: Vec<u8> = (0..200u8).collect();
+        for len in 0..=source.len() {
+            let mut out = b"ab".to_vec();
+            extend(&mut out, &source[..len]);
+            assert_eq!(&out[..2], b"ab");
+            assert_eq!(&out[2..], &source[..len], "{len}");
+        }
+    }
+
     proptest! {
         #[test]
         fn any_string_is_escaped_as_serde_json_escapes_it(s in any::<String>()) {
             let mut out = Vec::new();
             push_str(&mut out, &s);
             prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn any_number_is_written_as_serde_json_writes_it(
+            f in any::<f64>().prop_filter("finite", |f| f.is_finite()),
+            i in any::<i64>(),
+            u in any::<u64>(),
+        ) {
+            for value in [json!(f), json!(i), json!(u), json!(f as f32), json!(i >> 40)] {
+                prop_assert_eq!(written(&value), serde_json::to_string(&value).unwrap());
+            }
         }
 
         #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use smallvec::SmallVec;
 
 use super::batch::Item;
 use super::config::{ClientConfig, Overflow};
@@ -329,10 +330,14 @@ impl Client {
     }
 }
 
+/// A message's encodings, by destination index: on the stack for one or two destinations
+/// (one allocation fewer per call for most clients).
+type Encodings = SmallVec<[(usize, Encoded); 2]>;
+
 /// Encodes `message` for every destination: remote ones first, then local sinks with the
 /// remote encodings as peers.
-fn encode_all(engine: &Engine, message: &Message) -> (Vec<(usize, Encoded)>, Vec<ValidationError>) {
-    let mut encoded = Vec::with_capacity(engine.destinations.len());
+fn encode_all(engine: &Engine, message: &Message) -> (Encodings, Vec<ValidationError>) {
+    let mut encoded = Encodings::new();
     let mut errors = Vec::new();
     for (index, destination) in engine.destinations.iter().enumerate() {
         if destination.wants_peers() {
