@@ -14,7 +14,7 @@ use napi::bindgen_prelude::{AsyncTask, Function, ToNapiValue, TypeName, Unknown,
 use napi::{sys, Env, JsValue, Task};
 use napi_derive::napi;
 use serde_json::Value;
-use tracklane_core::{Client, DeliveryReport, Kind};
+use tracklane_core::{Client, DeliveryReport, Kind, Message};
 
 use crate::config::client_config;
 use crate::convert::{outcome, report, Reader};
@@ -246,9 +246,13 @@ unsafe extern "C" fn send(env: sys::napi_env, info: sys::napi_callback_info) -> 
         _ => Kind::Group,
     };
     let mut reader = Reader::new(env);
-    let Ok(message) = reader.fields(kind, header_value >> 3, fields) else {
+    let mut message = Message::new(kind);
+    if reader
+        .fields(&mut message, header_value >> 3, fields)
+        .is_err()
+    {
         return undefined(env);
-    };
+    }
     match sender.client.enqueue(message) {
         Ok(result) => outcome(env, &result, &sender.destinations),
         Err(e) => {

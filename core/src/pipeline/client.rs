@@ -130,8 +130,9 @@ impl Client {
         }
         let (encoded, errors) = encode_all(&engine, &message);
         // The message is done with: its id moves into the outcome instead of being copied.
+        // (The rest is dropped where it lies, at the end: `drop(message)` copied all 656
+        // bytes of it first.)
         let message_id = std::mem::take(&mut message.message_id);
-        drop(message);
         if self.config.strict && !errors.is_empty() {
             return self.rejected(&engine, message_id, errors);
         }
