@@ -33,30 +33,34 @@ fn extend(out: &mut Vec<u8>, bytes: &[u8]) {
         return;
     }
     out.reserve(len);
-    // SAFETY: `reserve` made room for `len` more bytes after `out.len()`. Each branch copies
-    // a word at 0 and one ending at `len` (4 <= word size <= len), so both lie inside `bytes`
-    // and inside that room, and together they cover all `len` bytes: every byte up to the
-    // new length is initialized. The reads and writes are unaligned, of plain bytes.
+    // SAFETY: `reserve` made room for `len` more bytes after `out.len()`; 4 <= len <= 16, so
+    // the word size chosen is at most `len` (see `copy_two`).
     unsafe {
-        let src = bytes.as_ptr();
         let dst = out.as_mut_ptr().add(out.len());
         if len >= 8 {
-            let at = len - 8;
-            dst.cast::<u64>()
-                .write_unaligned(src.cast::<u64>().read_unaligned());
-            dst.add(at)
-                .cast::<u64>()
-                .write_unaligned(src.add(at).cast::<u64>().read_unaligned());
+            copy_two::<u64>(bytes.as_ptr(), dst, len);
         } else {
-            let at = len - 4;
-            dst.cast::<u32>()
-                .write_unaligned(src.cast::<u32>().read_unaligned());
-            dst.add(at)
-                .cast::<u32>()
-                .write_unaligned(src.add(at).cast::<u32>().read_unaligned());
+            copy_two::<u32>(bytes.as_ptr(), dst, len);
         }
         out.set_len(out.len() + len);
     }
+}
+
+/// Copies `len` bytes as two words of type `W`, one at the start and one ending at `len`:
+/// together they cover all of them when `len <= 2 * size_of::<W>()`. Unaligned reads and
+/// writes of plain bytes.
+///
+/// # Safety
+/// `size_of::<W>() <= len <= 2 * size_of::<W>()`, `src` readable and `dst` writable for `len`
+/// bytes.
+#[inline(always)]
+unsafe fn copy_two<W: Copy>(src: *const u8, dst: *mut u8, len: usize) {
+    let at = len - std::mem::size_of::<W>();
+    dst.cast::<W>()
+        .write_unaligned(src.cast::<W>().read_unaligned());
+    dst.add(at)
+        .cast::<W>()
+        .write_unaligned(src.add(at).cast::<W>().read_unaligned());
 }
 
 #[inline]
