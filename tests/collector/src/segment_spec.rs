@@ -77,14 +77,6 @@ pub(crate) fn handle(config: &CollectorConfig, spec: Spec, req: &ApiRequest) -> 
 /// cannot accept. Its value is the batch's identities.
 struct QuickBody(Spec);
 
-impl<'de> DeserializeSeed<'de> for QuickBody {
-    type Value = Vec<String>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
 impl<'de> Visitor<'de> for QuickBody {
     type Value = Vec<String>;
 
@@ -146,9 +138,10 @@ impl<'de> Visitor<'de> for QuickBatch {
     }
 }
 
-/// A message of a quick reading. Every key the collector knows is listed, so a message with
-/// any other is left to the full validation (whose size check counts all of it); maps are
-/// kept as the raw JSON they arrived as, to be measured.
+/// A message of a quick reading. Every key the collector knows is listed (and counted by
+/// [`QuickMessage::size_bound`]: a field added here must be added there), so a message with
+/// any other is left to the full validation, whose size check counts all of it; maps are kept
+/// as the raw JSON they arrived as, to be measured.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct QuickMessage<'a> {
@@ -240,7 +233,7 @@ impl QuickMessage<'_> {
 /// more CPU than the client it was measuring.
 fn accept_quickly(raw: &[u8], spec: Spec) -> Option<Vec<String>> {
     let mut reader = serde_json::Deserializer::from_slice(raw);
-    let identities = QuickBody(spec).deserialize(&mut reader).ok()?;
+    let identities = serde::Deserializer::deserialize_map(&mut reader, QuickBody(spec)).ok()?;
     reader.end().ok()?;
     Some(identities)
 }
