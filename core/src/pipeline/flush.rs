@@ -58,26 +58,43 @@ impl FlushProgress {
         s.registered[lane] = true;
         s.outstanding += outstanding;
         s.destinations[lane].pending += outstanding;
-        self.done.notify_all();
+        self.wake_if_finished(&s);
     }
 
+    /// `count` covered events of `lane` were delivered (a lane counts a batch down at once).
     pub fn delivered(&self, lane: usize, count: u64) {
+        if count == 0 {
+            return;
+        }
         let mut s = self.lock();
         s.outstanding -= count;
         s.destinations[lane].pending -= count;
         s.destinations[lane].delivered += count;
-        self.done.notify_all();
+        self.wake_if_finished(&s);
     }
 
-    pub fn failed(&self, lane: usize, failure: &FailedEvent) {
+    /// Covered events of `lane` failed, these ones.
+    pub fn failed<'a>(&self, lane: usize, failures: impl IntoIterator<Item = &'a FailedEvent>) {
         let mut s = self.lock();
-        s.outstanding -= 1;
-        s.destinations[lane].pending -= 1;
-        s.destinations[lane].failed += 1;
-        if s.failures.len() < MAX_REPORTED_FAILURES {
-            s.failures.push(failure.clone());
+        let mut count = 0;
+        for failure in failures {
+            count += 1;
+            if s.failures.len() < MAX_REPORTED_FAILURES {
+                s.failures.push(failure.clone());
+            }
         }
-        self.done.notify_all();
+        s.outstanding -= count;
+        s.destinations[lane].pending -= count;
+        s.destinations[lane].failed += count;
+        self.wake_if_finished(&s);
+    }
+
+    /// Wakes the waiters once nothing is left: they wait for that alone, and a wake-up per
+    /// settled batch (it used to be per event) was a futex call and a context switch each.
+    fn wake_if_finished(&self, s: &State) {
+        if Self::finished(s) {
+            self.done.notify_all();
+        }
     }
 
     fn finished(s: &State) -> bool {
@@ -122,5 +139,74 @@ impl FlushProgress {
             failures: s.failures.clone(),
             ..DeliveryReport::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn failure(id: &str) -> FailedEvent {
+        FailedEvent {
+            destination: "a".into(),
+            message_id: id.into(),
+            reason: "refused".into(),
+            status: Some(400),
+            body: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_counts_down_at_once_and_the_report_adds_up() {
+        let progress = FlushProgress::new(vec!["a".into(), "b".into()]);
+        progress.register(0, 5);
+        progress.register(1, 0);
+        progress.delivered(0, 3);
+        progress.delivered(0, 0);
+        progress.failed(0, &[failure("m1"), failure("m2")]);
+        let report = progress.wait(Duration::ZERO, |_| 0);
+        assert!(!report.timed_out);
+        assert_eq!((report.delivered, report.failed, report.pending), (3, 2, 0));
+        assert_eq!(report.destinations[0].delivered, 3);
+        assert_eq!(report.destinations[0].failed, 2);
+        let ids: Vec<&str> = report
+            .failures
+            .iter()
+            .map(|f| f.message_id.as_str())
+            .collect();
+        assert_eq!(ids, ["m1", "m2"]);
+    }
+
+    #[test]
+    fn a_waiter_wakes_when_the_last_covered_event_settles() {
+        let progress = Arc::new(FlushProgress::new(vec!["a".into()]));
+        progress.register(0, 4);
+        let settler = {
+            let progress = progress.clone();
+            std::thread::spawn(move || {
+                for _ in 0..4 {
+                    std::thread::sleep(Duration::from_millis(20));
+                    progress.delivered(0, 1);
+                }
+            })
+        };
+        let started = Instant::now();
+        let report = progress.wait(Duration::from_secs(30), |_| 0);
+        settler.join().unwrap();
+        assert!(!report.timed_out);
+        assert_eq!((report.delivered, report.pending), (4, 0));
+        // Woken by the last settle, not by the deadline.
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_waiter_past_its_deadline_reports_what_is_left() {
+        let progress = FlushProgress::new(vec!["a".into()]);
+        progress.register(0, 3);
+        progress.delivered(0, 1);
+        let report = progress.wait(Duration::from_millis(30), |_| 0);
+        assert!(report.timed_out);
+        assert_eq!((report.delivered, report.pending), (1, 2));
     }
 }

@@ -301,7 +301,9 @@ impl Lane {
             });
         }
         let index = self.cx.index;
-        self.settle(batch, |progress, _| progress.delivered(index, 1));
+        self.settle(batch, |progress, covered| {
+            progress.delivered(index, covered.count() as u64)
+        });
     }
 
     fn fail(&mut self, batch: Batch, reason: String, status: Option<u16>) {
@@ -334,21 +336,30 @@ impl Lane {
             hooks.error(failures.clone());
         }
         let index = self.cx.index;
-        self.settle(batch, |progress, i| progress.failed(index, &failures[i]));
+        self.settle(batch, |progress, covered| {
+            progress.failed(index, covered.map(|i| &failures[i]))
+        });
     }
 
-    /// Releases the batch's budget, counts it down on every flush barrier it falls under, and
-    /// hands its strings back for reuse.
-    fn settle(&mut self, batch: Batch, mut count_down: impl FnMut(&FlushProgress, usize)) {
+    /// Releases the batch's budget, counts it down on every flush barrier it falls under (once
+    /// per barrier, with the indices of the items the barrier covers), and hands its strings
+    /// back for reuse.
+    fn settle(
+        &mut self,
+        batch: Batch,
+        mut count_down: impl FnMut(&FlushProgress, &mut dyn Iterator<Item = usize>),
+    ) {
         let bytes: usize = batch.items.iter().map(|i| i.body().len()).sum();
         self.cx.budget.release(bytes, batch.items.len());
         self.outstanding -= batch.items.len() as u64;
         for barrier in &self.barriers {
-            for (i, item) in batch.items.iter().enumerate() {
-                if item.seq <= barrier.newest {
-                    count_down(&barrier.progress, i);
-                }
-            }
+            let mut covered = batch
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| item.seq <= barrier.newest)
+                .map(|(i, _)| i);
+            count_down(&barrier.progress, &mut covered);
         }
         self.barriers.retain(|b| !b.progress.is_finished());
         crate::bodies::give_back(batch.items.into_iter().map(Item::into_text));
