@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use hyper::{HeaderMap, Method};
 use serde_json::Value;
 
+use crate::record::{identity, Identity};
 use crate::state::State;
 use crate::{koala, segment_spec, silktide, tracardi, webanalyzer};
 
@@ -176,7 +177,7 @@ pub(crate) struct Outcome {
     /// Validated and stored.
     pub accepted: bool,
     /// One identity per event carried by an accepted request (see `record`).
-    pub identities: Vec<String>,
+    pub identities: Vec<Identity>,
 }
 
 impl Outcome {
@@ -190,7 +191,12 @@ impl Outcome {
         }
     }
 
-    pub(crate) fn accept(body: Value, identities: Vec<String>) -> Self {
+    /// Accepted, carrying events of these ids (or canonical JSON texts, see `record`).
+    pub(crate) fn accept(body: Value, ids: Vec<String>) -> Self {
+        Outcome::accept_identities(body, ids.iter().map(|id| identity(id)).collect())
+    }
+
+    pub(crate) fn accept_identities(body: Value, identities: Vec<Identity>) -> Self {
         Outcome {
             status: 200,
             body,

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::{ApiRequest, Outcome, Spec};
 use crate::config::{knows, CollectorConfig};
+use crate::record::{identity, Identity};
 use crate::validate::{canonical_json, non_empty_str, present};
 
 /// Largest decompressed body, as documented by Dreamdata (500 KB).
@@ -59,7 +60,7 @@ pub(crate) fn handle(config: &CollectorConfig, spec: Spec, req: &ApiRequest) -> 
         return Outcome::reject(413, json!({"error": "payload_too_large"}));
     }
     if let Some(identities) = req.raw().and_then(|raw| accept_quickly(raw, spec)) {
-        return Outcome::accept(json!({"success": true}), identities);
+        return Outcome::accept_identities(json!({"success": true}), identities);
     }
     let body = match req.json() {
         Ok(body) => body,
@@ -78,13 +79,13 @@ pub(crate) fn handle(config: &CollectorConfig, spec: Spec, req: &ApiRequest) -> 
 struct QuickBody(Spec);
 
 impl<'de> Visitor<'de> for QuickBody {
-    type Value = Vec<String>;
+    type Value = Vec<Identity>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a batch body")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Identity>, A::Error> {
         let mut identities = None;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
@@ -112,21 +113,21 @@ impl<'de> Visitor<'de> for QuickBody {
 struct QuickBatch(Spec);
 
 impl<'de> DeserializeSeed<'de> for QuickBatch {
-    type Value = Vec<String>;
+    type Value = Vec<Identity>;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Identity>, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
 impl<'de> Visitor<'de> for QuickBatch {
-    type Value = Vec<String>;
+    type Value = Vec<Identity>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an array of messages")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Identity>, A::Error> {
         let mut identities = Vec::new();
         while let Some(message) = seq.next_element::<QuickMessage<'de>>()? {
             match message.accepted(self.0) {
@@ -176,7 +177,7 @@ struct QuickMessage<'a> {
 impl QuickMessage<'_> {
     /// The message's identity if it passes every rule of `spec` and is well under the size
     /// limit.
-    fn accepted(self, spec: Spec) -> Option<String> {
+    fn accepted(self, spec: Spec) -> Option<Identity> {
         if spec == Spec::Segment && self.size_bound() > MAX_SEGMENT_MESSAGE_BYTES / 2 {
             return None;
         }
@@ -194,7 +195,7 @@ impl QuickMessage<'_> {
                 "group" => filled(&self.group_id),
                 _ => true,
             };
-        ok.then(|| self.message_id.into_owned())
+        ok.then(|| identity(&self.message_id))
     }
 
     /// At least the length of the message as the full validation writes it to measure it: a
@@ -231,7 +232,7 @@ impl QuickMessage<'_> {
 /// key, a message near the size limit, a broken rule), and then [`validate`] decides and words
 /// the answer. A collector that parsed every batch into a tree (or every message twice) spent
 /// more CPU than the client it was measuring.
-fn accept_quickly(raw: &[u8], spec: Spec) -> Option<Vec<String>> {
+fn accept_quickly(raw: &[u8], spec: Spec) -> Option<Vec<Identity>> {
     let mut reader = serde_json::Deserializer::from_slice(raw);
     let identities = serde::Deserializer::deserialize_map(&mut reader, QuickBody(spec)).ok()?;
     reader.end().ok()?;
@@ -400,11 +401,13 @@ mod tests {
         ];
         for (body, expected) in bodies {
             let quick = accept_quickly(body.as_bytes(), Spec::Segment);
-            let expected: Option<Vec<String>> =
-                expected.map(|ids| ids.into_iter().map(String::from).collect());
+            let expected: Option<Vec<Identity>> =
+                expected.map(|ids| ids.into_iter().map(identity).collect());
             assert_eq!(quick, expected, "{body}");
             let full = validate(&serde_json::from_str(body).unwrap(), Spec::Segment);
             if let Some(ids) = quick {
+                let full: Result<Vec<Identity>, String> =
+                    full.map(|ids| ids.iter().map(|id| identity(id)).collect());
                 assert_eq!(full, Ok(ids), "{body}");
             }
         }

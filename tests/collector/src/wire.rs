@@ -79,6 +79,9 @@ fn is_gzip(headers: &HeaderMap) -> bool {
 }
 
 fn gunzip(raw: &[u8]) -> Result<Vec<u8>, BodyError> {
+    if let Some(out) = gunzip_one_member(raw, MAX_BODY_BYTES) {
+        return Ok(out);
+    }
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(raw)
         .take(MAX_BODY_BYTES as u64 + 1)
@@ -88,6 +91,49 @@ fn gunzip(raw: &[u8]) -> Result<Vec<u8>, BodyError> {
         return Err(BodyError::TooLarge);
     }
     Ok(out)
+}
+
+/// `raw` read by libdeflate (about 3x faster than the streaming reader: a collector that
+/// inflated slowly took CPU from the client it measured) when it is exactly one gzip member
+/// whose stated size is at most `max`; `None` for anything else (several members, a size over
+/// the limit, bad data), which the streaming reader then decodes or refuses in its own words.
+fn gunzip_one_member(raw: &[u8], max: usize) -> Option<Vec<u8>> {
+    use libdeflate_sys::*;
+    // The trailer's ISIZE: the member's size modulo 2^32, exact below the limit.
+    let trailer: [u8; 4] = raw.get(raw.len().checked_sub(4)?..)?.try_into().ok()?;
+    let size = u32::from_le_bytes(trailer) as usize;
+    if size > max {
+        return None;
+    }
+    let mut out = Vec::<u8>::with_capacity(size);
+    let (mut consumed, mut written) = (0usize, 0usize);
+    // SAFETY: the decompressor is ours for this call and freed after it; libdeflate reads
+    // `raw.len()` bytes of `raw` and writes at most `size` bytes into `out`'s capacity, and
+    // `written` of them are marked initialized only when it says it wrote them all.
+    unsafe {
+        let decompressor = libdeflate_alloc_decompressor();
+        if decompressor.is_null() {
+            return None;
+        }
+        let status = libdeflate_gzip_decompress_ex(
+            decompressor,
+            raw.as_ptr().cast(),
+            raw.len(),
+            out.as_mut_ptr().cast(),
+            size,
+            &mut consumed,
+            &mut written,
+        );
+        libdeflate_free_decompressor(decompressor);
+        let whole = status == libdeflate_result_LIBDEFLATE_SUCCESS
+            && consumed == raw.len()
+            && written == size;
+        if !whole {
+            return None;
+        }
+        out.set_len(written);
+    }
+    Some(out)
 }
 
 /// Headers as recorded: lower-case names, repeated values joined.
@@ -140,6 +186,46 @@ mod tests {
         let gz = enc.finish().unwrap();
         assert_eq!(gunzip(&gz).unwrap(), b"{\"a\":1}");
         assert!(matches!(gunzip(b"not gzip"), Err(BodyError::BadGzip(_))));
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn one_member_is_read_whole_and_anything_else_by_the_streaming_reader() {
+        let body: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let one = gzip(&body);
+        assert_eq!(
+            gunzip_one_member(&one, MAX_BODY_BYTES).as_deref(),
+            Some(&body[..])
+        );
+        assert_eq!(
+            gunzip_one_member(&one, body.len() - 1),
+            None,
+            "over the limit"
+        );
+        // Two members (even two alike, whose last trailer matches the first's output) are
+        // left to the streaming reader, which reads both.
+        let half = gzip(&body[..1000]);
+        let two = [half.clone(), half].concat();
+        assert_eq!(gunzip_one_member(&two, MAX_BODY_BYTES), None);
+        assert_eq!(
+            gunzip(&two).unwrap(),
+            [&body[..1000], &body[..1000]].concat()
+        );
+        let mut truncated = one.clone();
+        truncated.truncate(one.len() / 2);
+        assert_eq!(gunzip_one_member(&truncated, MAX_BODY_BYTES), None);
+        assert!(matches!(gunzip(&truncated), Err(BodyError::BadGzip(_))));
+        assert_eq!(
+            gunzip_one_member(&gzip(b""), MAX_BODY_BYTES).as_deref(),
+            Some(&b""[..])
+        );
     }
 
     #[test]
