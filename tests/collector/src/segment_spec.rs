@@ -233,7 +233,10 @@ impl QuickMessage<'_> {
 /// the answer. A collector that parsed every batch into a tree (or every message twice) spent
 /// more CPU than the client it was measuring.
 fn accept_quickly(raw: &[u8], spec: Spec) -> Option<Vec<Identity>> {
-    let mut reader = serde_json::Deserializer::from_slice(raw);
+    // UTF-8 checked once for the whole body: read from bytes, serde_json checks each string
+    // on its own, and thousands of short checks cost several times one long one.
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut reader = serde_json::Deserializer::from_str(text);
     let identities = serde::Deserializer::deserialize_map(&mut reader, QuickBody(spec)).ok()?;
     reader.end().ok()?;
     Some(identities)
@@ -415,6 +418,13 @@ mod tests {
             r#"{{"batch":[{{"type":"track","messageId":"a","anonymousId":"v","event":"e","properties":{{"p":"{big}"}}}}]}}"#
         );
         assert_eq!(accept_quickly(large.as_bytes(), Spec::Segment), None);
+        // Bytes that are not UTF-8 anywhere in the body are left to the full validation.
+        let mut broken =
+            br#"{"batch":[{"type":"track","messageId":"a","anonymousId":"v","event":"e"}]}"#
+                .to_vec();
+        assert!(accept_quickly(&broken, Spec::Segment).is_some());
+        broken[46] = 0xff;
+        assert_eq!(accept_quickly(&broken, Spec::Segment), None);
         assert!(accept_quickly(large.as_bytes(), Spec::Dreamdata).is_some());
         // A long string counts as what it may become once escaped (6 bytes a byte).
         let long_name = "x".repeat(MAX_SEGMENT_MESSAGE_BYTES / 12 + 1);
