@@ -13,11 +13,11 @@ use serde_json::{json, Map, Value};
 
 use crate::api::DESTINATIONS;
 
-/// One request as received, with what the collector answered.
-/// An event's identity as the recorder keeps it: a 128-bit hash of its message id (or of its
-/// canonical JSON when it has none). Two different ids share one with a chance of about
-/// 2^-128 a pair, and none costs an allocation (kept as strings, the Node bench's 410,000
-/// ids were half the collector's peak memory, 19 of 39 MB, and much of its recording time).
+/// An event's identity as the recorder keeps it: its message id (or its canonical JSON when it
+/// has none) hashed twice, with two seeds, into 128 bits. Two different ids share one only by
+/// colliding in both hashes, and none costs an allocation (kept as strings, the Node bench's
+/// 410,000 ids were half the collector's peak memory, 19 of 39 MB, and much of its recording
+/// time).
 pub(crate) type Identity = u128;
 
 pub(crate) fn identity(text: &str) -> Identity {
@@ -29,6 +29,7 @@ pub(crate) fn identity(text: &str) -> Identity {
     (u128::from(HIGH.hash_one(text)) << 64) | u128::from(LOW.hash_one(text))
 }
 
+/// One request as received, with what the collector answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordedRequest {
     /// 1-based arrival order, across destinations.
