@@ -80,6 +80,25 @@ pub struct Reader {
     ancestors: Vec<Raw>,
 }
 
+/// The stack buffer a string is read into, in UTF-16 code units: strings of up to 126 units
+/// (N-API keeps one for a NUL) are read once through it.
+const SHORT_UNITS: usize = 128;
+
+/// UTF-16 as UTF-8, lone surrogates replaced (as N-API's UTF-8 reading replaces them). ASCII,
+/// what ids, event names and keys nearly always are, is narrowed unit by unit in a loop the
+/// compiler vectorizes: V8 copies a one-byte string out as UTF-16 with a widening copy, where
+/// its UTF-8 writer encodes character by character.
+fn from_utf16(units: &[u16]) -> String {
+    if units.iter().fold(0, |all, &unit| all | unit) < 0x80 {
+        let bytes: Vec<u8> = units.iter().map(|&unit| unit as u8).collect();
+        // SAFETY: every unit is below 0x80, so every byte is ASCII.
+        return unsafe { String::from_utf8_unchecked(bytes) };
+    }
+    char::decode_utf16(units.iter().copied())
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
 impl Reader {
     /// # Safety
     /// `env` must be the env of the current call, used on the JS thread only.
@@ -104,25 +123,27 @@ impl Reader {
     /// `value` as a Rust string, or `None` if it is not a JS string: reading is what tells,
     /// so a string field costs one N-API call rather than a `napi_typeof` and then the read.
     fn try_string(&self, value: Raw) -> Option<String> {
-        // Not zeroed: N-API writes the `len` bytes read below and nothing is read past them
-        // (zeroing 256 bytes for each of a call's strings was a visible part of a call).
-        let mut buf = std::mem::MaybeUninit::<[u8; 256]>::uninit();
+        // Not zeroed: N-API writes the `len` units read below and nothing is read past them
+        // (zeroing 256 bytes for each of a call's strings was a visible part of a call). A
+        // longer string (the copy stopped short) is read again below, as UTF-8.
+        let mut buf = std::mem::MaybeUninit::<[u16; SHORT_UNITS]>::uninit();
         let mut len = 0usize;
         let status = unsafe {
-            sys::napi_get_value_string_utf8(self.env, value, buf.as_mut_ptr().cast(), 256, &mut len)
+            sys::napi_get_value_string_utf16(
+                self.env,
+                value,
+                buf.as_mut_ptr().cast(),
+                SHORT_UNITS,
+                &mut len,
+            )
         };
         if status != sys::Status::napi_ok {
             return None;
         }
-        if len < 255 {
-            // SAFETY: N-API wrote `len` bytes (and a terminating NUL) into `buf`.
-            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
-            // N-API writes whole characters and replaces lone surrogates, so this is valid
-            // UTF-8; the lossy conversion is only a guard, and its check costs more.
-            return Some(match std::str::from_utf8(bytes) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-            });
+        if len < SHORT_UNITS - 1 {
+            // SAFETY: N-API wrote `len` code units (and a terminating NUL) into `buf`.
+            let units = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u16>(), len) };
+            return Some(from_utf16(units));
         }
         unsafe { sys::napi_get_value_string_utf8(self.env, value, null_mut(), 0, &mut len) };
         let mut long = vec![0u8; len + 1];

@@ -99,6 +99,21 @@ test('non-ASCII, lone surrogates and long strings arrive alike', async () => {
   assert.equal(m.properties.huge, huge)
 })
 
+test('strings around the length read through a stack buffer arrive whole', async () => {
+  // Fewer than 127 UTF-16 units are read through a stack buffer, longer ones as UTF-8.
+  const properties = {}
+  for (const n of [125, 126, 127, 128, 129]) {
+    properties[`ascii${n}`] = 'a'.repeat(n)
+    properties[`latin${n}`] = 'é'.repeat(n)
+    properties[`pair${n}`] = 'x'.repeat(n - 2) + '😀' // a surrogate pair ending at unit n
+    properties[`wide${n}`] = '中'.repeat(n)
+  }
+  properties['k'.repeat(130)] = 'a long key'
+  const m = await sameBodies({ properties, userId: 'u'.repeat(126) + 'ü' })
+  assert.deepEqual(m.properties, properties)
+  assert.equal(m.userId, 'u'.repeat(126) + 'ü')
+})
+
 test('maps with more keys than are spread out arrive alike and in order', async () => {
   const properties = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, i]))
   const m = await sameBodies({ properties, context: { ...properties, ip: '1.2.3.4' } })
