@@ -26,6 +26,34 @@ pub const MAX_SEGMENT_MESSAGE_BYTES: usize = 32_768;
 const DREAMDATA_TYPES: [&str; 3] = ["identify", "track", "alias"];
 const SEGMENT_TYPES: [&str; 5] = ["identify", "track", "alias", "page", "group"];
 
+/// The message types `spec` accepts.
+fn types(spec: Spec) -> &'static [&'static str] {
+    match spec {
+        Spec::Dreamdata => &DREAMDATA_TYPES,
+        Spec::Segment => &SEGMENT_TYPES,
+    }
+}
+
+/// The first field a message of `kind` needs that `filled` says is missing or empty, with the
+/// problem as the answer words it; `None` when it has them all. The quick reading and the full
+/// validation both ask it.
+fn missing_field(
+    kind: &str,
+    filled: impl Fn(&str) -> bool,
+) -> Option<(&'static str, &'static str)> {
+    let user = filled("userId");
+    if !user && !filled("anonymousId") {
+        return Some(("userId", "userId or anonymousId is required"));
+    }
+    match kind {
+        "track" if !filled("event") => Some(("event", "is required for track")),
+        "alias" if !user => Some(("userId", "is required for alias")),
+        "alias" if !filled("previousId") => Some(("previousId", "is required for alias")),
+        "group" if !filled("groupId") => Some(("groupId", "is required for group")),
+        _ => None,
+    }
+}
+
 fn validation(message: String) -> Outcome {
     Outcome::reject(
         400,
@@ -181,20 +209,19 @@ impl QuickMessage<'_> {
         if spec == Spec::Segment && self.size_bound() > MAX_SEGMENT_MESSAGE_BYTES / 2 {
             return None;
         }
-        let types: &[&str] = match spec {
-            Spec::Dreamdata => &DREAMDATA_TYPES,
-            Spec::Segment => &SEGMENT_TYPES,
-        };
-        let filled = |field: &Option<Cow<str>>| field.as_deref().is_some_and(|s| !s.is_empty());
-        let user = filled(&self.user_id);
-        let ok = types.contains(&self.kind.as_ref())
-            && (user || filled(&self.anonymous_id))
-            && match self.kind.as_ref() {
-                "track" => filled(&self.event),
-                "alias" => user && filled(&self.previous_id),
-                "group" => filled(&self.group_id),
-                _ => true,
+        let filled = |field: &str| {
+            let value = match field {
+                "userId" => &self.user_id,
+                "anonymousId" => &self.anonymous_id,
+                "event" => &self.event,
+                "previousId" => &self.previous_id,
+                "groupId" => &self.group_id,
+                _ => return false,
             };
+            value.as_deref().is_some_and(|s| !s.is_empty())
+        };
+        let ok = types(spec).contains(&self.kind.as_ref())
+            && missing_field(&self.kind, filled).is_none();
         ok.then(|| identity(&self.message_id))
     }
 
@@ -268,10 +295,7 @@ fn validate_message(message: &Value, index: usize, spec: Spec) -> Result<String,
     let obj = message
         .as_object()
         .ok_or_else(|| format!("batch[{index}]: must be an object"))?;
-    let types: &[&str] = match spec {
-        Spec::Dreamdata => &DREAMDATA_TYPES,
-        Spec::Segment => &SEGMENT_TYPES,
-    };
+    let types = types(spec);
     let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default();
     if !types.contains(&kind) {
         return Err(at("type", &format!("must be one of {}", types.join(", "))));
@@ -325,17 +349,9 @@ fn check_ids(
             return Err(at(field, "must be a string"));
         }
     }
-    let user = non_empty_str(obj.get("userId"));
-    if user.is_none() && non_empty_str(obj.get("anonymousId")).is_none() {
-        return Err(at("userId", "userId or anonymousId is required"));
-    }
-    let needs = |field: &str| non_empty_str(obj.get(field)).is_none();
-    match kind {
-        "track" if needs("event") => Err(at("event", "is required for track")),
-        "alias" if user.is_none() => Err(at("userId", "is required for alias")),
-        "alias" if needs("previousId") => Err(at("previousId", "is required for alias")),
-        "group" if needs("groupId") => Err(at("groupId", "is required for group")),
-        _ => Ok(()),
+    match missing_field(kind, |field| non_empty_str(obj.get(field)).is_some()) {
+        Some((field, problem)) => Err(at(field, problem)),
+        None => Ok(()),
     }
 }
 
