@@ -80,7 +80,7 @@ export interface CommonCall {
   anonymousId?: string
   sessionId?: string
   context?: Context
-  /** Idempotency key (default: a new UUID v4). */
+  /** Idempotency key (default: a new id in the UUID v4 layout, made unique by tracklane). */
   messageId?: string
   /** Date, ISO 8601 string or epoch milliseconds (default: now). */
   timestamp?: Date | string | number

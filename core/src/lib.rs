@@ -9,6 +9,7 @@ pub mod fork;
 pub mod import;
 pub mod json;
 pub mod message;
+pub mod message_id;
 pub mod pipeline;
 pub mod time;
 pub mod value;

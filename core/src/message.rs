@@ -1,16 +1,14 @@
 //! The neutral message: what happened, described once, before any destination encodes it.
 //!
 //! Callers fill a [`Message`]; each destination maps it onto its own wire format. The
-//! message carries its idempotency key (`message_id`, UUID v4 unless the caller sets one)
-//! and its time (`timestamp`, now unless the caller sets one) from the moment it is built,
-//! so retries and re-batching always resend the same id.
-
-use std::cell::Cell;
+//! message carries its idempotency key (`message_id`, a UUID from [`new_message_id`] unless
+//! the caller sets one) and its time (`timestamp`, now unless the caller sets one) from the
+//! moment it is built, so retries and re-batching always resend the same id.
 
 use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
-use crate::fork;
+pub use crate::message_id::new_message_id;
 use crate::time::Timestamp;
 use crate::value::{check_map_depth, contains_control};
 
@@ -256,32 +254,6 @@ impl Message {
         check_map_depth(&self.properties, "properties")?;
         check_map_depth(&self.traits, "traits")
     }
-}
-
-/// A fresh UUID v4, from rand's thread-local generator (via uuid's `fast-rng`).
-///
-/// A forked child inherits that generator's state: without a reseed the parent, the child and
-/// every sibling would draw the same ids after a fork, and dedupe (ours, or the collector's)
-/// would drop the copies. So each thread reseeds from the OS on its first id and again after
-/// every fork (`fork::generation` tells).
-pub fn new_message_id() -> String {
-    thread_local! {
-        static SEEDED_IN: Cell<u64> = const { Cell::new(u64::MAX) };
-    }
-    let generation = fork::generation();
-    SEEDED_IN.with(|seeded| {
-        if seeded.get() != generation {
-            if let Err(e) = rand::rng().reseed() {
-                log::error!(target: "tracklane", "cannot reseed message ids: {e}");
-            }
-            seeded.set(generation);
-        }
-    });
-    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::new_v4()
-        .hyphenated()
-        .encode_lower(&mut text)
-        .to_owned()
 }
 
 fn require(field: &str, value: &Option<String>) -> Result<(), ValidationError> {

@@ -114,6 +114,30 @@ fn duplicate_message_ids_are_dropped_before_queueing() {
 }
 
 #[test]
+fn an_id_tracklane_made_is_a_duplicate_when_given_back() {
+    // A caller that keeps the id an outcome returned and sends it again (a retried job): the
+    // made id is held as a bit at its sequence number, not in the hash table; same answer.
+    let c = collector();
+    let client = client(fast_options(vec![destination(&c, "segment")]));
+    let outcome = client.enqueue(event("purchase", 1)).unwrap();
+    assert_eq!(outcome.status(), "queued");
+    let mut retry = event("purchase", 1);
+    retry.message_id = outcome.message_id().to_string();
+    assert_eq!(
+        client.enqueue(retry).unwrap(),
+        Outcome::Duplicate {
+            message_id: outcome.message_id().to_string()
+        }
+    );
+    // Its uppercase spelling is another id, as any other id would be.
+    let mut upper = event("purchase", 1);
+    upper.message_id = outcome.message_id().to_uppercase();
+    assert_eq!(client.enqueue(upper).unwrap().status(), "queued");
+    let report = client.flush(Duration::from_secs(5));
+    assert_eq!((report.delivered, report.duplicates), (2, 1));
+}
+
+#[test]
 fn an_event_one_destination_rejects_still_goes_to_the_others() {
     let c = collector();
     let client = client(fast_options(vec![

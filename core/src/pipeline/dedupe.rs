@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::id_table::{Table, EMPTY};
+use crate::message_id::{looks_made_here, made_here};
 use crate::time::Timestamp;
 
 /// "Mark as processed (TTL: 48 hours)" — the window the seeds' webhook example uses.
@@ -42,9 +43,10 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
     fn for_child(&self) -> Arc<dyn DedupeStore>;
 }
 
-/// In-process store: 64-bit hashes of ids with their expiry, in 16 shards, oldest evicted
-/// first once `max_ids` is reached. An id is held for the window and at most a 1/1024 of it
-/// more (see [`Shard::expiries`]).
+/// In-process store. Ids this process made (see [`crate::message_id`]: every message the caller
+/// gave no id) are kept as a bit at their sequence number (see [`Made`]); any other id as a
+/// 64-bit hash with its expiry, in 16 shards, oldest evicted first once `max_ids` is reached,
+/// held for the window and at most a 1/1024 of it more (see [`Shard::expiries`]).
 #[derive(Debug)]
 pub struct MemoryDedupe {
     hasher: foldhash::fast::RandomState,
@@ -55,6 +57,98 @@ pub struct MemoryDedupe {
     shards: Vec<Mutex<Shard>>,
     /// Where each shard's slots are, readable without its lock (see [`DedupeStore::prefetch`]).
     slots_at: Vec<SlotsAt>,
+    /// The ids this process made that were seen.
+    made: Mutex<Made>,
+    /// The most words [`Made`] keeps: `max_ids` bits.
+    max_made_words: usize,
+}
+
+/// The ids this process made that the store saw, one bit each at the id's sequence number:
+/// 64-bit words from the one holding number `first` on, each with the latest expiry of the
+/// ids set in it. A sighting sets a bit in a word the last few sightings touched: no hash and
+/// no table slot far from the cache (`cargo bench --bench track`: 44 ns a sighting, against
+/// 100-130 ns for the table), and a million ids take 250 KB instead of 23 MB.
+///
+/// Sequence numbers are the process's, not this store's: a window of `max_ids` numbers is kept,
+/// so where several clients make ids at once each keeps fewer of its own. A word's ids expire
+/// together, at the latest expiry among them, so an id is held for the window at least, and
+/// longer by as long as the ids after it in its word took to be seen (a burst's worth of
+/// milliseconds; at one event a minute, up to an hour of a 48-hour window).
+#[derive(Debug, Default)]
+struct Made {
+    first: u64,
+    words: VecDeque<u64>,
+    expiries: VecDeque<i64>,
+}
+
+impl Made {
+    /// Records `number`, seen at `now` and held until `expires`; `true` if it was not held.
+    fn sight(&mut self, number: u64, now: i64, expires: i64, max_words: usize) -> bool {
+        // Memory: words whose every id expired go from the front.
+        while self.expiries.front().is_some_and(|&e| e <= now) {
+            self.pop_front();
+        }
+        let word = number & !63;
+        if self.words.is_empty() {
+            self.first = word;
+        }
+        if word < self.first {
+            // Made before the first word held: threads see the ids they made in their own
+            // order, so a few words back is usual. Far back (the window moved on since) it is
+            // not held, and not taken for a duplicate either.
+            let behind = ((self.first - word) / 64) as usize;
+            if self.words.len() + behind > max_words {
+                return true;
+            }
+            for _ in 0..behind {
+                self.words.push_front(0);
+                self.expiries.push_front(expires);
+            }
+            self.first = word;
+        }
+        let mut index = ((word - self.first) / 64) as usize;
+        if index >= self.words.len() + max_words {
+            // So far on that nothing held would stay in the window: start again from it.
+            *self = Made {
+                first: word,
+                ..Made::default()
+            };
+            index = 0;
+        }
+        while self.words.len() <= index {
+            self.words.push_back(0);
+            self.expiries.push_back(expires);
+        }
+        while self.words.len() > max_words {
+            self.pop_front();
+            index -= 1;
+        }
+        if self.expiries[index] <= now {
+            // Every id in it expired (a word ahead of the front keeps its place until then).
+            self.words[index] = 0;
+        }
+        let bit = 1u64 << (number % 64);
+        if self.words[index] & bit != 0 {
+            return false;
+        }
+        self.words[index] |= bit;
+        self.expiries[index] = self.expiries[index].max(expires);
+        true
+    }
+
+    fn forget(&mut self, number: u64) {
+        if let Some(index) = number.checked_sub(self.first).map(|d| (d / 64) as usize) {
+            if let Some(word) = self.words.get_mut(index) {
+                *word &= !(1u64 << (number % 64));
+            }
+        }
+    }
+
+    fn pop_front(&mut self) {
+        self.words.pop_front();
+        self.expiries.pop_front();
+        self.first += 64;
+    }
 }
 
 /// A shard's slot array and its size, published whenever the table moves, and the home slot
@@ -145,7 +239,20 @@ impl MemoryDedupe {
             max_per_shard: (max_ids / SHARDS).max(1),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             slots_at: (0..SHARDS).map(|_| SlotsAt::default()).collect(),
+            made: Mutex::new(Made::default()),
+            max_made_words: max_ids.div_ceil(64).max(1),
         }
+    }
+
+    fn made(&self) -> std::sync::MutexGuard<'_, Made> {
+        self.made.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When an id seen at `now` (ms) expires: the window on, rounded up to a step.
+    fn expiry(&self, now: i64) -> i64 {
+        let expires = now.saturating_add(self.window_ms);
+        let step = self.step_ms;
+        expires.saturating_add(step - 1).div_euclid(step) * step
     }
 
     fn hash(&self, id: &str) -> u64 {
@@ -168,8 +275,12 @@ impl MemoryDedupe {
 
 impl DedupeStore for MemoryDedupe {
     fn first_sighting(&self, id: &str, now: Timestamp) -> bool {
-        let hash = self.hash(id);
         let now = now.millis();
+        if let Some(number) = made_here(id) {
+            let expires = self.expiry(now);
+            return self.made().sight(number, now, expires, self.max_made_words);
+        }
+        let hash = self.hash(id);
         let mut guard = self.shard(hash);
         let shard = &mut *guard;
         while let Some((old, expires)) = shard.oldest() {
@@ -193,12 +304,7 @@ impl DedupeStore for MemoryDedupe {
             at.base.store(shard.ids.base(), Ordering::Relaxed);
             at.size.store(shard.ids.capacity(), Ordering::Relaxed);
         }
-        let expires = now.saturating_add(self.window_ms);
-        let step = self.step_ms;
-        shard.push(
-            hash,
-            expires.saturating_add(step - 1).div_euclid(step) * step,
-        );
+        shard.push(hash, self.expiry(now));
         // A full shard evicts its oldest id on its next sighting: a slot far from any other
         // in a table larger than the cache, so it is prefetched with that sighting's own.
         let victim = match shard.order.front() {
@@ -210,6 +316,10 @@ impl DedupeStore for MemoryDedupe {
     }
 
     fn prefetch(&self, id: &str) {
+        if looks_made_here(id) {
+            // Kept in `made`, which the last sightings left in cache.
+            return;
+        }
         let hash = self.hash(id);
         let at = &self.slots_at[Self::shard_index(hash)];
         prefetch_line(at.home(hash));
@@ -217,6 +327,10 @@ impl DedupeStore for MemoryDedupe {
     }
 
     fn forget(&self, id: &str) {
+        if let Some(number) = made_here(id) {
+            self.made().forget(number);
+            return;
+        }
         let hash = self.hash(id);
         let mut shard = self.shard(hash);
         if shard.ids.remove(hash) {
@@ -236,6 +350,7 @@ impl DedupeStore for MemoryDedupe {
             at.victim.store(0, Ordering::Relaxed);
             *shard = Shard::default();
         }
+        *self.made() = Made::default();
     }
 
     fn for_child(&self) -> Arc<dyn DedupeStore> {
@@ -246,6 +361,8 @@ impl DedupeStore for MemoryDedupe {
             max_per_shard: self.max_per_shard,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             slots_at: (0..SHARDS).map(|_| SlotsAt::default()).collect(),
+            made: Mutex::new(Made::default()),
+            max_made_words: self.max_made_words,
         })
     }
 }
@@ -359,6 +476,118 @@ mod tests {
             "the second sighting is still held"
         );
         assert!(store.first_sighting("a", Timestamp(160)), "window passed");
+    }
+
+    use crate::message_id::new_message_id;
+
+    fn held_in_shards(store: &MemoryDedupe) -> usize {
+        store
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().ids.len())
+            .sum()
+    }
+
+    #[test]
+    fn ids_made_here_are_held_as_bits_for_the_window() {
+        let store = MemoryDedupe::new(Duration::from_secs(1024), 1000);
+        let ids: Vec<String> = (0..200).map(|_| new_message_id()).collect();
+        for id in &ids {
+            store.prefetch(id);
+            assert!(store.first_sighting(id, Timestamp(0)), "{id}");
+        }
+        assert_eq!(held_in_shards(&store), 0, "no hash table entry");
+        assert!(store.made().words.len() <= 4, "200 consecutive numbers");
+        for id in &ids {
+            assert!(!store.first_sighting(id, Timestamp(1_023_999)), "{id}");
+        }
+        // Held to the end of the window's step (a second), then taken again.
+        assert!(store.first_sighting(&ids[0], Timestamp(1_024_000)));
+        assert!(!store.first_sighting(&ids[0], Timestamp(1_024_001)));
+        // An id made and seen later is held from its own sighting.
+        let later = new_message_id();
+        assert!(store.first_sighting(&later, Timestamp(1_024_000)));
+        assert!(!store.first_sighting(&later, Timestamp(2_047_999)));
+        // Somebody else's id that looks like a UUID goes to the table as before.
+        assert!(store.first_sighting("9b2a3e1c-0d4f-4a6b-8c7d-1e2f3a4b5c6d", Timestamp(0)));
+        assert_eq!(held_in_shards(&store), 1);
+    }
+
+    #[test]
+    fn ids_made_here_seen_out_of_order_are_all_held() {
+        let store = MemoryDedupe::new(Duration::from_secs(60), 10_000);
+        let ids: Vec<String> = (0..1000).map(|_| new_message_id()).collect();
+        // Threads see the ids they made in their own order: here, last made first.
+        for id in ids.iter().rev() {
+            assert!(store.first_sighting(id, Timestamp(0)));
+        }
+        for id in &ids {
+            assert!(!store.first_sighting(id, Timestamp(1)), "{id}");
+        }
+    }
+
+    #[test]
+    fn an_id_made_here_expires_with_its_word_not_with_the_front() {
+        let store = MemoryDedupe::new(Duration::from_secs(1024), 10_000);
+        let early = new_message_id();
+        let between: Vec<String> = (0..64).map(|_| new_message_id()).collect();
+        let late = between.last().unwrap();
+        // The later id is seen first; the earlier one's word goes in front, expiring later.
+        assert!(store.first_sighting(late, Timestamp(0)));
+        assert!(store.first_sighting(&early, Timestamp(500_000)));
+        assert!(!store.first_sighting(late, Timestamp(1_023_999)));
+        assert!(
+            store.first_sighting(late, Timestamp(1_024_000)),
+            "its window passed, though a word in front of it is still held"
+        );
+        assert!(!store.first_sighting(&early, Timestamp(1_024_000)));
+    }
+
+    #[test]
+    fn a_forgotten_id_made_here_is_accepted_again() {
+        let store = MemoryDedupe::new(Duration::from_secs(60), 1000);
+        let (a, b) = (new_message_id(), new_message_id());
+        assert!(store.first_sighting(&a, Timestamp(0)));
+        assert!(store.first_sighting(&b, Timestamp(0)));
+        store.forget(&a);
+        assert!(store.first_sighting(&a, Timestamp(1)));
+        assert!(
+            !store.first_sighting(&b, Timestamp(1)),
+            "only a was forgotten"
+        );
+    }
+
+    #[test]
+    fn ids_made_here_are_bounded_by_max_ids_oldest_first() {
+        let store = MemoryDedupe::new(Duration::from_secs(3600), 640);
+        let ids: Vec<String> = (0..10_000).map(|_| new_message_id()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert!(store.first_sighting(id, Timestamp(i as i64)));
+        }
+        assert!(store.made().words.len() <= 10, "640 numbers: 10 words");
+        assert!(
+            !store.first_sighting(&ids[9_999], Timestamp(10_000)),
+            "newest kept"
+        );
+        assert!(
+            store.first_sighting(&ids[0], Timestamp(10_000)),
+            "oldest evicted"
+        );
+        // A number far past the window (other clients made many ids meanwhile) starts it again.
+        let far: Vec<String> = (0..2_000).map(|_| new_message_id()).collect();
+        assert!(store.first_sighting(&far[1_999], Timestamp(10_001)));
+        assert_eq!(store.made().words.len(), 1);
+        assert!(!store.first_sighting(&far[1_999], Timestamp(10_002)));
+        assert!(
+            store.first_sighting(&ids[9_999], Timestamp(10_002)),
+            "out of the window"
+        );
+        store.close();
+        assert_eq!(
+            store.made().words.capacity(),
+            0,
+            "closed: memory given back"
+        );
     }
 
     #[test]
