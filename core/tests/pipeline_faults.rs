@@ -32,6 +32,36 @@ fn transient_statuses_are_retried_until_delivered() {
 }
 
 #[test]
+fn a_failed_event_can_be_replayed_with_its_id() {
+    // Dedupe keeps an id so that nothing is sent twice; an event that finally failed was not
+    // sent, so a replay of it (from on_error or the dead-letter file) is taken. With a second
+    // destination that delivered it, the replay is a duplicate: it would reach that one twice.
+    let c = collector();
+    let mut wrong_key = destination(&c, "webanalyzer");
+    wrong_key["api_key"] = json!("wrong-key");
+    let single = client(fast_options(vec![wrong_key.clone()]));
+    let mut failing = event("purchase", 1);
+    failing.message_id = "evt_replayed_after_failure".into();
+    let replay = failing.clone();
+    assert_eq!(single.enqueue(failing).unwrap().status(), "queued");
+    let report = single.flush(Duration::from_secs(5));
+    assert_eq!((report.delivered, report.failed), (0, 1));
+    assert_eq!(single.enqueue(replay.clone()).unwrap().status(), "queued");
+    // A made id (the caller gave none) is forgotten the same way.
+    let made = single.enqueue(event("purchase", 2)).unwrap();
+    assert_eq!(single.flush(Duration::from_secs(5)).failed, 2);
+    let mut made_replay = event("purchase", 2);
+    made_replay.message_id = made.message_id().to_string();
+    assert_eq!(single.enqueue(made_replay).unwrap().status(), "queued");
+
+    let both = client(fast_options(vec![wrong_key, destination(&c, "segment")]));
+    assert_eq!(both.enqueue(replay.clone()).unwrap().status(), "queued");
+    let report = both.flush(Duration::from_secs(5));
+    assert_eq!((report.delivered, report.failed), (1, 1));
+    assert_eq!(both.enqueue(replay).unwrap().status(), "duplicate");
+}
+
+#[test]
 fn terminal_statuses_are_not_retried_and_reach_on_error_and_the_dead_letter_file() {
     let c = collector();
     let dead_letter =

@@ -6,13 +6,13 @@
 //! The store is a trait so a Redis store (`SET NX` with a TTL) can share the window across
 //! processes and hosts later; the in-memory store is the default.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::id_table::{Table, EMPTY};
+use super::id_table::Table;
 use crate::message_id::{looks_made_here, made_here};
 use crate::time::Timestamp;
 
@@ -32,7 +32,8 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
     /// in-memory store starts loading the slot it will probe so that the check finds it in
     /// cache; a shared store could send its request early. Does nothing by default.
     fn prefetch(&self, _id: &str) {}
-    /// Forgets `id` (its message was not queued after all, so a retry must be accepted).
+    /// Forgets `id`: its message was not queued after all, or finally failed to be delivered,
+    /// so a retry must be accepted.
     fn forget(&self, id: &str);
     /// The client that asks this store is closed and will ask no more: the in-memory store lets
     /// its ids and their memory go (tens of MB when full) rather than hold them until the
@@ -190,12 +191,15 @@ fn prefetch_line(address: usize) {
 const EXPIRY_STEPS: i64 = 1024;
 
 /// The ids a shard holds: each one in `ids` and once in `order` (oldest first), which says
-/// when it goes. An entry of `order` whose id was forgotten is marked [`EMPTY`], so that
-/// evicting it later cannot take out the same id seen again since.
+/// when it goes. A forgotten id leaves the table at once and its entry in `order` stays, counted
+/// in `stale`, so that evicting that entry later cannot take out the same id seen again since.
 #[derive(Debug, Default)]
 struct Shard {
     ids: Table,
     order: VecDeque<u64>,
+    /// Entries of `order` whose id was forgotten, by id: the oldest entries for it (an id is
+    /// seen again only once it left the table, so its one live entry is its newest).
+    stale: HashMap<u64, u32>,
     /// When the entries of `order` expire, as runs in the same order: `(expires, count)`
     /// says the next `count` entries expire at `expires`. Expiries are rounded up to a step
     /// (a 1/1024 of the window), so the ids seen within one step share a run: a busy store
@@ -215,6 +219,21 @@ impl Shard {
     /// The oldest entry and its expiry.
     fn oldest(&self) -> Option<(u64, i64)> {
         Some((*self.order.front()?, self.expiries.front()?.0))
+    }
+
+    /// Whether an entry of `hash` leaving `order` was a stale one (and counts it gone).
+    fn take_stale(&mut self, hash: u64) -> bool {
+        if self.stale.is_empty() {
+            return false;
+        }
+        let Some(count) = self.stale.get_mut(&hash) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.stale.remove(&hash);
+        }
+        true
     }
 
     fn pop_oldest(&mut self) {
@@ -288,9 +307,9 @@ impl DedupeStore for MemoryDedupe {
                 break;
             }
             shard.pop_oldest();
-            // `order` holds each id of `ids` once (a forgotten id's entry is EMPTY), so the
-            // table holds no expired id (whatever a clock set back keeps longer).
-            if old != EMPTY {
+            // `order` holds each id of `ids` once (and the stale entries of forgotten ones), so
+            // the table holds no expired id (whatever a clock set back keeps longer).
+            if !shard.take_stale(old) {
                 shard.ids.remove(old);
             }
         }
@@ -308,7 +327,7 @@ impl DedupeStore for MemoryDedupe {
         // A full shard evicts its oldest id on its next sighting: a slot far from any other
         // in a table larger than the cache, so it is prefetched with that sighting's own.
         let victim = match shard.order.front() {
-            Some(&old) if old != EMPTY && shard.order.len() >= self.max_per_shard => at.home(old),
+            Some(&old) if shard.order.len() >= self.max_per_shard => at.home(old),
             _ => 0,
         };
         at.victim.store(victim, Ordering::Relaxed);
@@ -334,11 +353,9 @@ impl DedupeStore for MemoryDedupe {
         let hash = self.hash(id);
         let mut shard = self.shard(hash);
         if shard.ids.remove(hash) {
-            // Its entry in `order` is the newest for it, and near the end: the id is forgotten
-            // just after its sighting (its event could not be queued).
-            if let Some(entry) = shard.order.iter_mut().rev().find(|h| **h == hash) {
-                *entry = EMPTY;
-            }
+            // Its entry in `order` may be anywhere (an event that failed after hours of
+            // retries): counted, not looked for.
+            *shard.stale.entry(hash).or_default() += 1;
         }
     }
 
@@ -588,6 +605,42 @@ mod tests {
             0,
             "closed: memory given back"
         );
+    }
+
+    #[test]
+    fn an_id_forgotten_long_after_its_sighting_is_accepted_again_and_held_again() {
+        // A shard of 10 ids: evictions come around fast.
+        let store = MemoryDedupe::new(Duration::from_secs(3600), 16 * 10);
+        let mut t = 0;
+        let mut sight = |store: &MemoryDedupe, id: &str| {
+            t += 1;
+            store.first_sighting(id, Timestamp(t))
+        };
+        assert!(sight(&store, "a"));
+        for i in 0..5 {
+            sight(&store, &format!("filler-{i}"));
+        }
+        // Seen, forgotten and seen again twice: two stale entries ahead of the live one.
+        store.forget("a");
+        assert!(sight(&store, "a"), "forgotten: taken again");
+        store.forget("a");
+        assert!(sight(&store, "a"));
+        assert!(!sight(&store, "a"), "held again");
+        // Evicting the stale entries (each filler id pushes out the oldest of its shard) leaves
+        // the live one held until its own turn.
+        let shard = MemoryDedupe::shard_index(store.hash("a"));
+        let mut same_shard = (0..)
+            .map(|i| format!("other-{i}"))
+            .filter(|id| MemoryDedupe::shard_index(store.hash(id)) == shard);
+        for _ in 0..7 {
+            assert!(sight(&store, &same_shard.next().unwrap()));
+        }
+        assert!(!sight(&store, "a"), "its live entry is still in the shard");
+        for _ in 0..10 {
+            sight(&store, &same_shard.next().unwrap());
+        }
+        assert!(sight(&store, "a"), "evicted in its turn");
+        assert!(store.shards[shard].lock().unwrap().stale.is_empty());
     }
 
     #[test]

@@ -62,6 +62,19 @@ impl Engine {
         let budget = Arc::new(Budget::new(config.max_queue_bytes, config.max_queue_events));
         let hooks = config.hooks.clone().map(Dispatcher::start);
         let totals = Arc::new(Counters::default());
+        let dedupe = match (config.dedupe, dedupe) {
+            (false, _) => None,
+            (true, Some(store)) => Some(store),
+            (true, None) => Some(config.dedupe_store.clone().unwrap_or_else(|| {
+                Arc::new(MemoryDedupe::new(
+                    config.dedupe_window,
+                    config.dedupe_max_ids,
+                ))
+            })),
+        };
+        // With one destination an event that failed was delivered nowhere: its lane forgets its
+        // id. With several it may have reached another, and a replay would send it there twice.
+        let forget_failed = dedupe.clone().filter(|_| destinations.len() == 1);
         let mut lanes = Vec::with_capacity(destinations.len());
         let mut inboxes = Vec::with_capacity(destinations.len());
         let mut counters = Vec::with_capacity(destinations.len());
@@ -88,6 +101,7 @@ impl Engine {
                         .copied()
                         .or_else(|| destination.rate_limit()),
                     dead_letter: config.dead_letter_path.clone(),
+                    forget_failed: forget_failed.clone(),
                 },
                 inbox.clone(),
             );
@@ -102,16 +116,6 @@ impl Engine {
             .filter(|(_, d)| d.wants_peers())
             .map(|(i, _)| i)
             .collect();
-        let dedupe = match (config.dedupe, dedupe) {
-            (false, _) => None,
-            (true, Some(store)) => Some(store),
-            (true, None) => Some(config.dedupe_store.clone().unwrap_or_else(|| {
-                Arc::new(MemoryDedupe::new(
-                    config.dedupe_window,
-                    config.dedupe_max_ids,
-                ))
-            })),
-        };
         Ok(Engine {
             generation: crate::fork::generation(),
             names: destinations.iter().map(|d| d.name().to_string()).collect(),

@@ -19,8 +19,8 @@ pub(super) struct Table {
     len: usize,
 }
 
-/// No id: an empty slot, and a forgotten id's entry in a shard's eviction queue.
-pub(super) const EMPTY: u64 = 0;
+/// No id: an empty slot.
+const EMPTY: u64 = 0;
 
 /// A table's slots. A table of 1 MiB or more (a store of some 1.4 million ids and more) is
 /// mapped for itself: aligned to 2 MiB, advised onto huge pages and given as many slots as

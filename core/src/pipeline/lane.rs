@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use super::batch::{Batch, Batcher, Item};
 use super::budget::Budget;
 use super::config::RetryPolicy;
+use super::dedupe::DedupeStore;
 use super::flush::FlushProgress;
 use super::hooks::Dispatcher;
 use super::inbox::{Inbox, LINGER};
@@ -51,6 +52,8 @@ pub struct LaneContext {
     pub flush_interval: Duration,
     pub rate_limit: Option<RateLimit>,
     pub dead_letter: Option<PathBuf>,
+    /// The dedupe store, when a failed event's id is to be forgotten (see [`Lane::fail`]).
+    pub forget_failed: Option<Arc<dyn DedupeStore>>,
 }
 
 struct Barrier {
@@ -312,6 +315,13 @@ impl Lane {
         Counters::add(&self.cx.totals.failed, count);
         let name = self.cx.destination.name().to_string();
         log::warn!(target: "tracklane", "{name}: {count} event(s) not delivered: {reason}");
+        // Never delivered, so a replay of one (from on_error, the flush report or the dead-letter
+        // file) must be taken, not answered `duplicate`: its id is forgotten first.
+        if let Some(store) = &self.cx.forget_failed {
+            for item in &batch.items {
+                store.forget(item.message_id());
+            }
+        }
         let failures: Vec<FailedEvent> = batch
             .items
             .iter()
