@@ -35,7 +35,8 @@ fn transient_statuses_are_retried_until_delivered() {
 fn a_failed_event_can_be_replayed_with_its_id() {
     // Dedupe keeps an id so that nothing is sent twice; an event that finally failed was not
     // sent, so a replay of it (from on_error or the dead-letter file) is taken. With a second
-    // destination that delivered it, the replay is a duplicate: it would reach that one twice.
+    // destination that delivered it, the replay is a duplicate: it would reach that one twice;
+    // failed by both, it is taken.
     let c = collector();
     let mut wrong_key = destination(&c, "webanalyzer");
     wrong_key["api_key"] = json!("wrong-key");
@@ -54,11 +55,23 @@ fn a_failed_event_can_be_replayed_with_its_id() {
     made_replay.message_id = made.message_id().to_string();
     assert_eq!(single.enqueue(made_replay).unwrap().status(), "queued");
 
-    let both = client(fast_options(vec![wrong_key, destination(&c, "segment")]));
+    let both = client(fast_options(vec![
+        wrong_key.clone(),
+        destination(&c, "segment"),
+    ]));
     assert_eq!(both.enqueue(replay.clone()).unwrap().status(), "queued");
     let report = both.flush(Duration::from_secs(5));
     assert_eq!((report.delivered, report.failed), (1, 1));
-    assert_eq!(both.enqueue(replay).unwrap().status(), "duplicate");
+    assert_eq!(both.enqueue(replay.clone()).unwrap().status(), "duplicate");
+
+    // Failed by every destination it went to: delivered nowhere, so taken again.
+    let mut wrong_write_key = destination(&c, "segment");
+    wrong_write_key["write_key"] = json!("wrong-key");
+    let neither = client(fast_options(vec![wrong_key, wrong_write_key]));
+    assert_eq!(neither.enqueue(replay.clone()).unwrap().status(), "queued");
+    let report = neither.flush(Duration::from_secs(5));
+    assert_eq!((report.delivered, report.failed), (0, 2));
+    assert_eq!(neither.enqueue(replay).unwrap().status(), "queued");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! message ids) unchanged through retries and splits.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,11 +24,50 @@ pub struct Item {
     body_len: usize,
     /// `None` for the destination's one group (see [`crate::destinations::Encoded`]).
     group: Option<Arc<Group>>,
+    /// Shared with the event's items for its other destinations, if it went to several.
+    pub spread: Option<Arc<Spread>>,
+}
+
+/// How an event queued for several destinations settled across their lanes: whether any
+/// delivered it, once all have settled it. A lane that finally fails such an event learns from
+/// it whether its id may be forgotten (see [`crate::pipeline::dedupe::DedupeStore::forget`]).
+#[derive(Debug)]
+pub struct Spread {
+    unsettled: AtomicUsize,
+    delivered: AtomicBool,
+}
+
+impl Spread {
+    pub fn new(destinations: usize) -> Arc<Spread> {
+        Arc::new(Spread {
+            unsettled: AtomicUsize::new(destinations),
+            delivered: AtomicBool::new(false),
+        })
+    }
+
+    /// One destination delivered the event.
+    pub fn delivered(&self) {
+        self.delivered.store(true, Ordering::Relaxed);
+        // Release: the lane that settles last sees the flag.
+        self.unsettled.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// One destination finally failed the event: `true` if it was the last to settle and no
+    /// destination delivered it.
+    pub fn failed_everywhere(&self) -> bool {
+        self.unsettled.fetch_sub(1, Ordering::AcqRel) == 1
+            && !self.delivered.load(Ordering::Relaxed)
+    }
 }
 
 impl Item {
     /// An item for `body`, with the message id appended to the same string.
-    pub fn new(mut body: String, message_id: &str, group: Option<Arc<Group>>) -> Item {
+    pub fn new(
+        mut body: String,
+        message_id: &str,
+        group: Option<Arc<Group>>,
+        spread: Option<Arc<Spread>>,
+    ) -> Item {
         let body_len = body.len();
         body.push_str(message_id);
         Item {
@@ -35,6 +75,7 @@ impl Item {
             text: body,
             body_len,
             group,
+            spread,
         }
     }
 
@@ -262,7 +303,7 @@ mod tests {
     fn item(seq: u64, group: &Option<Arc<Group>>, bytes: usize) -> Item {
         Item {
             seq,
-            ..Item::new("x".repeat(bytes), &format!("m{seq}"), group.clone())
+            ..Item::new("x".repeat(bytes), &format!("m{seq}"), group.clone(), None)
         }
     }
 
@@ -282,6 +323,18 @@ mod tests {
         max_request_bytes: 1_000,
         max_event_bytes: 500,
     };
+
+    #[test]
+    fn a_spread_event_failed_everywhere_is_told_by_its_last_failure_only() {
+        let all_failed = Spread::new(3);
+        assert!(!all_failed.failed_everywhere());
+        assert!(!all_failed.failed_everywhere());
+        assert!(all_failed.failed_everywhere(), "the last of three");
+        let one_delivered = Spread::new(3);
+        assert!(!one_delivered.failed_everywhere());
+        one_delivered.delivered();
+        assert!(!one_delivered.failed_everywhere(), "delivered by one");
+    }
 
     #[test]
     fn seals_at_the_event_count() {
@@ -382,7 +435,7 @@ mod tests {
 
     #[test]
     fn an_item_keeps_its_body_and_id_apart_in_one_string() {
-        let item = Item::new("{\"n\":1}".to_string(), "evt-1", group(""));
+        let item = Item::new("{\"n\":1}".to_string(), "evt-1", group(""), None);
         assert_eq!((item.body(), item.message_id()), ("{\"n\":1}", "evt-1"));
         assert_eq!(item.into_text(), "{\"n\":1}evt-1");
     }

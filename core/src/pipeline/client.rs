@@ -9,7 +9,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use smallvec::SmallVec;
 
-use super::batch::Item;
+use super::batch::{Item, Spread};
 use super::config::{ClientConfig, Overflow};
 use super::engine::Engine;
 use super::flush::FlushProgress;
@@ -180,9 +180,13 @@ impl Client {
                 .map(|(index, _)| engine.destinations[*index].name().to_string())
                 .collect()
         };
+        // Where the event goes to several destinations, their lanes learn from one another
+        // whether any delivered it, before one that fails it forgets its id.
+        let spread =
+            (encoded.len() > 1 && engine.dedupe.is_some()).then(|| Spread::new(encoded.len()));
         for (index, e) in encoded {
             Counters::add(&engine.counters[index].queued, 1);
-            engine.inboxes[index].push(Item::new(e.body, &message_id, e.group));
+            engine.inboxes[index].push(Item::new(e.body, &message_id, e.group, spread.clone()));
         }
         Ok(Outcome::Queued {
             message_id,

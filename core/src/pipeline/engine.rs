@@ -72,9 +72,6 @@ impl Engine {
                 ))
             })),
         };
-        // With one destination an event that failed was delivered nowhere: its lane forgets its
-        // id. With several it may have reached another, and a replay would send it there twice.
-        let forget_failed = dedupe.clone().filter(|_| destinations.len() == 1);
         let mut lanes = Vec::with_capacity(destinations.len());
         let mut inboxes = Vec::with_capacity(destinations.len());
         let mut counters = Vec::with_capacity(destinations.len());
@@ -101,7 +98,7 @@ impl Engine {
                         .copied()
                         .or_else(|| destination.rate_limit()),
                     dead_letter: config.dead_letter_path.clone(),
-                    forget_failed: forget_failed.clone(),
+                    dedupe: dedupe.clone(),
                 },
                 inbox.clone(),
             );

@@ -52,8 +52,8 @@ pub struct LaneContext {
     pub flush_interval: Duration,
     pub rate_limit: Option<RateLimit>,
     pub dead_letter: Option<PathBuf>,
-    /// The dedupe store, when a failed event's id is to be forgotten (see [`Lane::fail`]).
-    pub forget_failed: Option<Arc<dyn DedupeStore>>,
+    /// The dedupe store, which forgets the ids of events that finally failed (see [`Lane::fail`]).
+    pub dedupe: Option<Arc<dyn DedupeStore>>,
 }
 
 struct Barrier {
@@ -288,6 +288,9 @@ impl Lane {
 
     fn delivered(&mut self, batch: Batch, status: Option<u16>, profile_id: Option<String>) {
         let count = batch.items.len() as u64;
+        for spread in batch.items.iter().filter_map(|i| i.spread.as_ref()) {
+            spread.delivered();
+        }
         Counters::add(&self.cx.counters.delivered, count);
         Counters::add(&self.cx.totals.delivered, count);
         if let Some(hooks) = self.cx.hooks.as_ref().filter(|h| h.wants_deliveries()) {
@@ -316,10 +319,14 @@ impl Lane {
         let name = self.cx.destination.name().to_string();
         log::warn!(target: "tracklane", "{name}: {count} event(s) not delivered: {reason}");
         // Never delivered, so a replay of one (from on_error, the flush report or the dead-letter
-        // file) must be taken, not answered `duplicate`: its id is forgotten first.
-        if let Some(store) = &self.cx.forget_failed {
+        // file) must be taken, not answered `duplicate`: its id is forgotten first. An event
+        // that went to several destinations is forgotten by the last of their lanes to settle
+        // it, and only if none delivered it: a replay would reach that one twice.
+        if let Some(store) = &self.cx.dedupe {
             for item in &batch.items {
-                store.forget(item.message_id());
+                if item.spread.as_ref().is_none_or(|s| s.failed_everywhere()) {
+                    store.forget(item.message_id());
+                }
             }
         }
         let failures: Vec<FailedEvent> = batch
