@@ -16,11 +16,11 @@
 //! their permutation keys differ). The permutation keeps the ids from reading as a count of
 //! the process's events; it is not a secret and nothing relies on it being one.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::Rng;
 
-use crate::fork;
+use crate::fork::PerGeneration;
 
 /// A made id's text: `xxxxxxxx-xxxx-4xxx-` (the random part, the same for every id of a
 /// process) then `yyyy-yyyyyyyyyyyy` (the variant bits and the permuted count).
@@ -71,44 +71,21 @@ pub fn looks_made_here(id: &str) -> bool {
 
 /// One process's (one fork generation's) random part, permutation key and count.
 struct Maker {
-    generation: u64,
     prefix: [u8; PREFIX],
     key: u64,
     next: AtomicU64,
 }
 
-/// The current generation's maker. Makers are never freed: one is made per fork generation,
-/// and a reader may still hold the one a fork made stale.
-static MAKER: AtomicPtr<Maker> = AtomicPtr::new(std::ptr::null_mut());
+static MAKER: PerGeneration<Maker> = PerGeneration::new();
 
 impl Maker {
     fn current() -> &'static Maker {
-        let generation = fork::generation();
-        loop {
-            let published = MAKER.load(Ordering::Acquire);
-            // SAFETY: a non-null pointer in MAKER came from `Box::leak` below and is never
-            // freed, so it points to a live, immutable (but for its atomic count) Maker.
-            if let Some(maker) = unsafe { published.as_ref() } {
-                if maker.generation == generation {
-                    return maker;
-                }
-            }
-            let made: &'static mut Maker = Box::leak(Box::new(Maker::new(generation)));
-            let made: *mut Maker = made;
-            if MAKER
-                .compare_exchange(published, made, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                // Another thread published first: this one was never shared, so it goes.
-                // SAFETY: `made` came from `Box::leak` just above and nothing else saw it.
-                drop(unsafe { Box::from_raw(made) });
-            }
-        }
+        MAKER.get(Maker::new, drop)
     }
 
     /// A new random part and key. The thread's generator is reseeded first: a forked child
     /// inherits its parent's generator state, and would draw the parent's next numbers.
-    fn new(generation: u64) -> Maker {
+    fn new() -> Maker {
         let mut rng = rand::rng();
         if let Err(e) = rng.reseed() {
             log::error!(target: "tracklane", "cannot reseed message ids: {e}");
@@ -124,7 +101,6 @@ impl Maker {
         prefix[14..18].copy_from_slice(&digits[12..]);
         prefix[18] = b'-';
         Maker {
-            generation,
             prefix,
             key: rng.next_u64(),
             next: AtomicU64::new(0),

@@ -4,15 +4,13 @@
 //! calling thread: the child inherits the runtime's memory but none of its worker threads,
 //! and any lock a worker held stays locked forever. So the child must never touch it — not
 //! even to drop it, since dropping joins threads that do not exist. A `pthread_atfork` child
-//! handler bumps [`fork::generation`]; the next call in the child sees a stale generation,
+//! handler bumps [`crate::fork::generation`]; the next call in the child sees a stale generation,
 //! builds a fresh runtime and leaks the old one.
 //! Clients do the same with everything else they own (see `engine.rs`).
 
-use std::sync::atomic::{AtomicPtr, Ordering};
-
 use tokio::runtime::{Builder, Handle, Runtime};
 
-use crate::fork;
+use crate::fork::PerGeneration;
 
 /// Worker threads. One: delivery is I/O-bound, and its CPU (gzip, 0.6 ms for a 480 KB batch)
 /// then never takes more than one core from the application. With two, on a 2-core machine
@@ -20,44 +18,26 @@ use crate::fork;
 /// collector runnable at once); with one, 0.01-0.17, at the same throughput and peak RSS.
 const WORKER_THREADS: usize = 1;
 
-static RUNTIME: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
-
-struct Slot {
-    generation: u64,
-    runtime: Runtime,
-}
+static RUNTIME: PerGeneration<Runtime> = PerGeneration::new();
 
 /// A handle to this process's runtime, building it (again, after a fork) when needed.
 pub fn handle() -> Handle {
-    let generation = fork::generation();
-    let current = RUNTIME.load(Ordering::Acquire);
-    // SAFETY: slots are leaked, never freed, so any non-null pointer stays valid.
-    if let Some(slot) = unsafe { current.as_ref() } {
-        if slot.generation == generation {
-            return slot.runtime.handle().clone();
-        }
-    }
-    let runtime = Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
-        .thread_name("tracklane")
-        .enable_all()
-        .build()
-        .expect("tracklane: cannot start its runtime threads");
-    let fresh = Box::into_raw(Box::new(Slot {
-        generation,
-        runtime,
-    }));
-    match RUNTIME.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
-        // The previous slot (another generation's runtime, or none) is leaked on purpose.
-        Ok(_) => unsafe { (*fresh).runtime.handle().clone() },
-        Err(winner) => {
-            // Another thread installed one first; ours was never used. Shut it down quietly
-            // (it belongs to this process, so its threads exist) and use the winner.
-            let ours = unsafe { Box::from_raw(fresh) };
-            ours.runtime.shutdown_background();
-            unsafe { (*winner).runtime.handle().clone() }
-        }
-    }
+    RUNTIME
+        .get(
+            || {
+                Builder::new_multi_thread()
+                    .worker_threads(WORKER_THREADS)
+                    .thread_name("tracklane")
+                    .enable_all()
+                    .build()
+                    .expect("tracklane: cannot start its runtime threads")
+            },
+            // Built by a thread that lost the race and never used: it belongs to this
+            // process, so its threads exist; shut down quietly.
+            Runtime::shutdown_background,
+        )
+        .handle()
+        .clone()
 }
 
 #[cfg(test)]
